@@ -1,0 +1,133 @@
+"""The ``squeezenext`` command line: ``list`` and ``info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from squeezenext.plan import FLAVORS, STEM_KINDS
+from squeezenext.registry import get_spec, list_models
+from squeezenext.specs import Provenance
+from squeezenext.workload import load_workload, total_macs
+
+PAPER_INPUT_SIZE = 227
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Plain-text table: first column left-aligned, the others right-aligned."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
+
+
+def _millions(value: int) -> str:
+    return f"{value / 1e6:.1f}M"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = []
+    for name in list_models():
+        spec = get_spec(name)
+        workload = load_workload(name, input_size=PAPER_INPUT_SIZE)
+        rows.append(
+            [
+                name,
+                spec.paper_name,
+                str(list(spec.blocks)),
+                f"{spec.width:g}",
+                f"{workload.params:,}",
+                _millions(total_macs(workload.layers)),
+                spec.provenance.label,
+            ]
+        )
+    print(
+        format_table(
+            ["name", "paper name", "blocks", "width", "params", f"MACs@{PAPER_INPUT_SIZE}", "verified"], rows
+        )
+    )
+    unverified = [n for n in list_models() if get_spec(n).provenance is Provenance.UNVERIFIED]
+    print(
+        "\nverified: yes = official definition; derived = official template at the paper's other width;\n"
+        f"UNVERIFIED = block distribution reconstructed from the paper's text ({', '.join(unverified)}).\n"
+        "params follow the paper's convention (conv weights + BatchNorm scale/shift + FC weights)."
+    )
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    workload = load_workload(args.name, input_size=args.input_size, flavor=args.flavor, stem=args.stem)
+    macs = total_macs(workload.layers)
+    if args.json:
+        payload = {
+            "name": workload.name,
+            "input_size": args.input_size,
+            "flavor": args.flavor,
+            "provenance": workload.provenance,
+            "params": workload.params,
+            "params_numel": workload.params_numel,
+            "macs": macs,
+            "layers": [layer.to_json() for layer in workload.layers],
+        }
+        print(json.dumps(payload, indent=2))
+        return 0
+    rows = [
+        [
+            layer.name,
+            layer.type,
+            f"{layer.in_channels}->{layer.out_channels}",
+            f"{layer.kernel[0]}x{layer.kernel[1]}",
+            layer.stride[0],
+            layer.groups,
+            f"{layer.in_hw[0]}x{layer.in_hw[1]}",
+            f"{layer.out_hw[0]}x{layer.out_hw[1]}",
+            f"{layer.params:,}",
+            f"{layer.macs:,}",
+        ]
+        for layer in workload.layers
+    ]
+    headers = ["layer", "type", "channels", "kernel", "stride", "groups", "in", "out", "params", "MACs"]
+    print(format_table(headers, rows))
+    print(
+        f"\n{workload.name} ({workload.provenance}) at {args.input_size}x{args.input_size}: "
+        f"{workload.params:,} parameters (paper convention; {workload.params_numel:,} PyTorch numel), "
+        f"{macs:,} MACs ({_millions(macs)})"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="squeezenext", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    list_parser = commands.add_parser("list", help="table of every registered variant")
+    list_parser.set_defaults(func=cmd_list)
+    info = commands.add_parser("info", help="per-layer table and totals of one network")
+    info.add_argument("name", help="registered name, paper name, or torchvision:<model>")
+    info.add_argument("--input-size", type=int, default=PAPER_INPUT_SIZE)
+    info.add_argument("--flavor", choices=FLAVORS, default="official")
+    info.add_argument("--stem", choices=STEM_KINDS, default="standard")
+    info.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; user errors print one line to stderr and exit with status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValueError as error:
+        print(f"squeezenext: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""The registry of SqueezeNext variants, ``create_model`` and ``list_models``.
+
+Names are pytorchcv-compatible (``sqnxt23_w1`` ...); the paper's names (``1.0-SqNxt-23`` ...) are
+aliases. The registry refuses duplicate names and aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from squeezenext.model import SqueezeNext
+from squeezenext.plan import Flavor, NetworkPlan, StemKind, build_plan
+from squeezenext.specs import Provenance, SqueezeNextSpec
+
+V1_BLOCKS = (6, 6, 8, 1)
+V5_BLOCKS = (2, 4, 14, 1)
+DEPTH44_BLOCKS = (12, 12, 16, 2)
+
+PYTORCHCV_MODELS = frozenset(
+    {"sqnxt23_w1", "sqnxt23_w3d2", "sqnxt23_w2", "sqnxt23v5_w1", "sqnxt23v5_w3d2", "sqnxt23v5_w2"}
+)
+"""Models that pytorchcv defines and that the ``pytorchcv`` flavor reproduces."""
+
+CREATE_OPTIONS = ("in_channels", "stem")
+"""Keyword options accepted by :func:`create_model` besides ``num_classes`` and ``flavor``."""
+
+_REGISTRY: dict[str, SqueezeNextSpec] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(spec: SqueezeNextSpec) -> SqueezeNextSpec:
+    """Add a variant; refuses a name or paper name that is already taken."""
+    for key in (spec.name, spec.paper_name):
+        if key in _REGISTRY or key in _ALIASES:
+            raise ValueError(f"model name {key!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    _ALIASES[spec.paper_name] = spec.name
+    return spec
+
+
+def _width_tag(width: float) -> str:
+    return {1.0: "w1", 1.5: "w3d2", 2.0: "w2"}[width]
+
+
+def _register_family(
+    version: str,
+    blocks: tuple[int, int, int, int],
+    widths: Iterable[tuple[float, Provenance, str]],
+    *,
+    stem_kernel: int = 7,
+    v5_wiring: bool = False,
+) -> None:
+    for width, provenance, note in widths:
+        register(
+            SqueezeNextSpec(
+                name=f"sqnxt{sum(blocks) + 2}{version}_{_width_tag(width)}",
+                paper_name=f"{width:.1f}-SqNxt-{sum(blocks) + 2}{version}",
+                blocks=blocks,
+                width=width,
+                provenance=provenance,
+                note=note,
+                stem_kernel=stem_kernel,
+                v5_wiring=v5_wiring,
+            )
+        )
+
+
+_OFFICIAL = "official Caffe release"
+_DERIVED = "paper table; official template at this width"
+
+_register_family(
+    "",
+    V1_BLOCKS,
+    [
+        (1.0, Provenance.OFFICIAL, _OFFICIAL),
+        (1.5, Provenance.DERIVED, _DERIVED),
+        (2.0, Provenance.OFFICIAL, _OFFICIAL),
+    ],
+)
+_register_family(
+    "v5",
+    V5_BLOCKS,
+    [
+        (1.0, Provenance.OFFICIAL, _OFFICIAL),
+        (1.5, Provenance.DERIVED, _DERIVED),
+        (2.0, Provenance.OFFICIAL, _OFFICIAL),
+    ],
+    stem_kernel=5,
+    v5_wiring=True,
+)
+register(
+    SqueezeNextSpec(
+        name="sqnxt23g_w1",
+        paper_name="1.0-G-SqNxt-23",
+        blocks=V1_BLOCKS,
+        groups=2,
+        note=_OFFICIAL + "; groups=2 on reduce1 and both separable convs",
+    )
+)
+_UNVERIFIED = "block distribution reconstructed from the paper's text; 7x7 stem, standard wiring"
+_register_family("v2", (4, 8, 8, 1), [(1.0, Provenance.UNVERIFIED, _UNVERIFIED)])
+_register_family("v3", (2, 10, 8, 1), [(1.0, Provenance.UNVERIFIED, _UNVERIFIED)])
+_register_family("v4", V5_BLOCKS, [(1.0, Provenance.UNVERIFIED, _UNVERIFIED)])
+_register_family(
+    "",
+    DEPTH44_BLOCKS,
+    [
+        (1.0, Provenance.DERIVED, "public 2.0-SqNxt-44 template at width 1.0"),
+        (1.5, Provenance.DERIVED, "public 2.0-SqNxt-44 template at width 1.5"),
+        (2.0, Provenance.OFFICIAL, "public 2.0-SqNxt-44 template"),
+    ],
+)
+
+
+def list_models() -> list[str]:
+    """Registered model names, in registration order."""
+    return list(_REGISTRY)
+
+
+def resolve_name(name: str) -> str:
+    """Registry name for a registry name or a paper alias; ValueError listing valid names otherwise."""
+    if name in _REGISTRY:
+        return name
+    if name in _ALIASES:
+        return _ALIASES[name]
+    raise ValueError(
+        f"unknown model {name!r}. Valid names: {', '.join(_REGISTRY)}. Paper aliases: {', '.join(_ALIASES)}."
+    )
+
+
+def get_spec(name: str) -> SqueezeNextSpec:
+    """The spec registered under ``name`` (or its paper alias)."""
+    return _REGISTRY[resolve_name(name)]
+
+
+def model_plan(
+    name: str,
+    *,
+    num_classes: int = 1000,
+    flavor: Flavor = "official",
+    in_channels: int = 3,
+    stem: StemKind = "standard",
+) -> NetworkPlan:
+    """The layer plan of a registered model (what :func:`create_model` builds)."""
+    spec = get_spec(name)
+    if flavor == "pytorchcv" and spec.name not in PYTORCHCV_MODELS:
+        raise ValueError(
+            f"flavor 'pytorchcv' exists only for pytorchcv's models ({', '.join(sorted(PYTORCHCV_MODELS))}); "
+            f"{spec.name!r} has only flavor 'official'"
+        )
+    return build_plan(spec, flavor=flavor, num_classes=num_classes, in_channels=in_channels, stem=stem)
+
+
+def create_model(
+    name: str, *, num_classes: int = 1000, flavor: Flavor = "official", **options: object
+) -> SqueezeNext:
+    """Build a registered SqueezeNext variant.
+
+    Args:
+        name: a registry name (``list_models()``) or a paper name (``"1.0-SqNxt-23"``).
+        num_classes: classifier outputs.
+        flavor: ``"official"`` (Caffe release, default) or ``"pytorchcv"`` (loads pytorchcv checkpoints).
+        **options: ``in_channels`` (default 3) and ``stem`` (``"standard"`` or ``"small"`` for 28-64 px).
+    """
+    unknown = sorted(set(options) - set(CREATE_OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {', '.join(unknown)} for create_model; valid options: "
+            f"num_classes, flavor, {', '.join(CREATE_OPTIONS)}"
+        )
+    in_channels = options.get("in_channels", 3)
+    stem = options.get("stem", "standard")
+    if not isinstance(in_channels, int):
+        raise TypeError(f"in_channels must be an int, got {in_channels!r}")
+    plan = model_plan(
+        name,
+        num_classes=num_classes,
+        flavor=flavor,
+        in_channels=in_channels,
+        stem=stem,  # type: ignore[arg-type]
+    )
+    return SqueezeNext(plan)
+
+
+def squeezenext(
+    *,
+    width: float = 1.0,
+    blocks: tuple[int, int, int, int] = V1_BLOCKS,
+    stem_kernel: int = 7,
+    groups: int = 1,
+    v5_wiring: bool = False,
+    stem_channels: int = 64,
+    head_channels: int = 128,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    stem: StemKind = "standard",
+) -> SqueezeNext:
+    """Any width, blocks per stage, stem kernel, groups and wiring, in the official flavor."""
+    spec = SqueezeNextSpec(
+        name="custom",
+        paper_name=f"{width}-SqNxt-{sum(blocks) + 2} (custom)",
+        blocks=blocks,
+        width=width,
+        stem_kernel=stem_kernel,
+        groups=groups,
+        v5_wiring=v5_wiring,
+        stem_channels=stem_channels,
+        head_channels=head_channels,
+        provenance=Provenance.UNVERIFIED,
+        note="user-defined",
+    )
+    plan = build_plan(spec, flavor="official", num_classes=num_classes, in_channels=in_channels, stem=stem)
+    return SqueezeNext(plan)
