@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, int, int, int, int, int, int, int]] = [
     ("fc", 1, 1, 1, 1, 128, 10, 1),
     ("pw_28", 28, 28, 1, 1, 64, 32, 1),
     ("deep3x3", 6, 6, 3, 3, 40, 3, 1),
+    ("dw3x3_DP", 9, 9, 3, 3, 8, 1, 1),
 ]
 ARRAYS: list[tuple[int, int]] = [(8, 8), (4, 8), (8, 4), (16, 16), (32, 32), (3, 5)]
 DATAFLOWS = ("os", "ws", "is")
@@ -89,6 +90,10 @@ def _read_report(path: Path) -> list[dict[str, str]]:
     return [dict(zip(header, [c.strip() for c in row], strict=False)) for row in rows[1:] if row]
 
 
+def _total(rows: list[dict[str, str]], column: str) -> int:
+    return sum(int(float(row[column])) for row in rows)
+
+
 def run_one(
     layer: tuple[str, int, int, int, int, int, int, int], rows: int, cols: int, dataflow: str
 ) -> dict:
@@ -99,7 +104,10 @@ def run_one(
         (work / "ref.cfg").write_text(
             CONFIG.format(rows=rows, cols=cols, sram=HUGE_SRAM_KB, dataflow=dataflow)
         )
-        header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+        header = (
+            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+            "Channels, Num Filter, Strides,\n"
+        )
         line = ", ".join(str(v) for v in layer) + ",\n"
         (work / "topo.csv").write_text(header + line)
         (work / "layout.csv").write_text(
@@ -116,8 +124,9 @@ def run_one(
             )
             sim.run_scale(top_path=str(work / "out"))
         seconds = time.perf_counter() - start
-        compute = _read_report(work / "out" / "ref" / "COMPUTE_REPORT.csv")[0]
-        detail = _read_report(work / "out" / "ref" / "DETAILED_ACCESS_REPORT.csv")[0]
+        # a depthwise ("DP") row runs as one SCALE-Sim layer per channel: add them up
+        compute = _read_report(work / "out" / "ref" / "COMPUTE_REPORT.csv")
+        detail = _read_report(work / "out" / "ref" / "DETAILED_ACCESS_REPORT.csv")
     name, ifmap_h, ifmap_w, filter_h, filter_w, channels, filters, stride = layer
     return {
         "layer": {
@@ -133,16 +142,15 @@ def run_one(
         "rows": rows,
         "cols": cols,
         "dataflow": dataflow,
-        "total_cycles": int(compute["Total Cycles"]),
-        "stall_cycles": int(compute["Stall Cycles"]),
-        "mapping_efficiency_pct": float(compute["Mapping Efficiency %"]),
-        "compute_util_pct": float(compute["Compute Util %"]),
-        "sram_ifmap_reads": int(float(detail["SRAM IFMAP Reads"])),
-        "sram_filter_reads": int(float(detail["SRAM Filter Reads"])),
-        "sram_ofmap_writes": int(float(detail["SRAM OFMAP Writes"])),
-        "dram_ifmap_reads": int(float(detail["DRAM IFMAP Reads"])),
-        "dram_filter_reads": int(float(detail["DRAM Filter Reads"])),
-        "dram_ofmap_writes": int(float(detail["DRAM OFMAP Writes"])),
+        "scalesim_layers": len(compute),
+        "total_cycles": _total(compute, "Total Cycles"),
+        "stall_cycles": _total(compute, "Stall Cycles"),
+        "sram_ifmap_reads": _total(detail, "SRAM IFMAP Reads"),
+        "sram_filter_reads": _total(detail, "SRAM Filter Reads"),
+        "sram_ofmap_writes": _total(detail, "SRAM OFMAP Writes"),
+        "dram_ifmap_reads": _total(detail, "DRAM IFMAP Reads"),
+        "dram_filter_reads": _total(detail, "DRAM Filter Reads"),
+        "dram_ofmap_writes": _total(detail, "DRAM OFMAP Writes"),
         "seconds": seconds,
     }
 

@@ -1,0 +1,221 @@
+"""Hardware description of a spatial neural-network accelerator (paper Sec. "hardware study").
+
+A 2D array of processing elements (a MAC unit and a small register file each), a global buffer split
+between inputs, weights and outputs, and DRAM. Energy per access follows the normalized Eyeriss table
+(Chen et al., ISCA 2016, Fig. 1 / Table IV): MAC 1, register file 1, PE-to-PE 2, global buffer 6,
+DRAM 200; absolute picojoules may be given instead.
+
+Configs are frozen dataclasses loaded from YAML; every field is validated with an error that names it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+
+Dataflow = Literal["ws", "os", "is"]
+DATAFLOWS: tuple[Dataflow, ...] = get_args(Dataflow)
+Timing = Literal["systolic", "broadcast"]
+TIMINGS: tuple[Timing, ...] = get_args(Timing)
+Mapping = Literal["gemm", "spatial"]
+MAPPINGS: tuple[Mapping, ...] = get_args(Mapping)
+EnergyUnit = Literal["normalized", "pJ"]
+ENERGY_UNITS: tuple[EnergyUnit, ...] = get_args(EnergyUnit)
+
+PRESET_PACKAGE = "squeezenext.accel.presets"
+
+
+class ConfigError(ValueError):
+    """A hardware config or workload file that cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class EnergyCosts:
+    """Energy of one access (one word) per level; ``unit`` is ``normalized`` (MAC = 1) or ``pJ``."""
+
+    mac: float = 1.0
+    rf: float = 1.0
+    array: float = 2.0
+    gb: float = 6.0
+    dram: float = 200.0
+    unit: EnergyUnit = "normalized"
+
+    def __post_init__(self) -> None:
+        for name in ("mac", "rf", "array", "gb", "dram"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"energy.{name} must be a number >= 0, got {value!r}")
+        if self.unit not in ENERGY_UNITS:
+            raise ConfigError(f"energy.unit must be one of {', '.join(ENERGY_UNITS)}, got {self.unit!r}")
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """One accelerator.
+
+    Attributes:
+        name: label used in reports.
+        rows, cols: PE array height and width.
+        timing: ``systolic`` (store-and-forward skew, as SCALE-Sim) or ``broadcast`` (operands reach every
+            PE of a row/column in the same cycle, as Eyeriss/Squeezelerator buses; no skew).
+        mapping: ``gemm`` (SCALE-Sim: the layer as an im2col matrix product, the whole window
+            ``k_h k_w C_in`` on one array axis) or ``spatial`` (Squeezelerator-style: WS/IS map input
+            channels on the rows and take the ``k_h k_w`` kernel taps one after another; OS maps a 2D tile
+            of output pixels of one filter at a time).
+        word_bits: width of one data word (activations, weights, partial sums).
+        clock_mhz: clock frequency (cycles to seconds).
+        rf_bytes: register file per PE (must hold at least one word of the stationary operand).
+        gb_kib: global buffer size in KiB.
+        gb_split: fractions of the global buffer for (inputs, weights, outputs); they sum to 1.
+        dram_bandwidth: DRAM bandwidth in bytes per cycle.
+        energy: energy per access per level.
+    """
+
+    name: str = "custom"
+    rows: int = 16
+    cols: int = 16
+    timing: Timing = "broadcast"
+    mapping: Mapping = "spatial"
+    word_bits: int = 16
+    clock_mhz: float = 200.0
+    rf_bytes: int = 512
+    gb_kib: float = 128.0
+    gb_split: tuple[float, float, float] = (0.4, 0.4, 0.2)
+    dram_bandwidth: float = 16.0
+    energy: EnergyCosts = field(default_factory=EnergyCosts)
+
+    def __post_init__(self) -> None:
+        for name in ("rows", "cols", "word_bits", "rf_bytes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        for name in ("clock_mhz", "gb_kib", "dram_bandwidth"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"{name} must be a number > 0, got {value!r}")
+        if self.timing not in TIMINGS:
+            raise ConfigError(f"timing must be one of {', '.join(TIMINGS)}, got {self.timing!r}")
+        if self.mapping not in MAPPINGS:
+            raise ConfigError(f"mapping must be one of {', '.join(MAPPINGS)}, got {self.mapping!r}")
+        split = self.gb_split
+        if (
+            len(split) != 3
+            or any(not isinstance(v, int | float) or v < 0 for v in split)
+            or abs(sum(split) - 1.0) > 1e-6
+        ):
+            raise ConfigError(
+                "gb_split must be three fractions >= 0 (inputs, weights, outputs) summing to 1, "
+                f"got {split!r}"
+            )
+        if self.rf_bytes * 8 < self.word_bits:
+            raise ConfigError(
+                f"rf_bytes={self.rf_bytes} cannot hold one {self.word_bits}-bit word "
+                "of the stationary operand"
+            )
+        if not isinstance(self.energy, EnergyCosts):
+            raise ConfigError(
+                "energy must be an EnergyCosts (in YAML: a mapping of mac/rf/array/gb/dram/unit)"
+            )
+
+    @property
+    def pes(self) -> int:
+        """Number of processing elements."""
+        return self.rows * self.cols
+
+    @property
+    def word_bytes(self) -> float:
+        """Bytes per word."""
+        return self.word_bits / 8
+
+    def buffer_words(self) -> tuple[float, float, float]:
+        """Capacity in words of the (input, weight, output) partitions of the global buffer."""
+        total = self.gb_kib * 1024 / self.word_bytes
+        return (total * self.gb_split[0], total * self.gb_split[1], total * self.gb_split[2])
+
+    def replace(self, **changes: Any) -> HardwareConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping (the YAML form)."""
+        data = dataclasses.asdict(self)
+        data["gb_split"] = list(self.gb_split)
+        return data
+
+
+_FIELDS = {f.name for f in dataclasses.fields(HardwareConfig)}
+_ENERGY_FIELDS = {f.name for f in dataclasses.fields(EnergyCosts)}
+
+
+def hardware_from_dict(data: Any, source: str = "config") -> HardwareConfig:
+    """Build a config from a mapping; unknown keys and wrong types raise :class:`ConfigError`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of hardware fields, got {type(data).__name__}")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_FIELDS))}"
+        )
+    values = dict(data)
+    if "energy" in values:
+        energy = values["energy"]
+        if not isinstance(energy, dict):
+            raise ConfigError(f"{source}: energy must be a mapping of {', '.join(sorted(_ENERGY_FIELDS))}")
+        bad = sorted(set(energy) - _ENERGY_FIELDS)
+        if bad:
+            raise ConfigError(
+                f"{source}: unknown energy field(s) {', '.join(bad)}; "
+                f"valid: {', '.join(sorted(_ENERGY_FIELDS))}"
+            )
+        values["energy"] = EnergyCosts(**energy)
+    if "gb_split" in values:
+        if not isinstance(values["gb_split"], list | tuple):
+            raise ConfigError(f"{source}: gb_split must be a list of three fractions")
+        values["gb_split"] = tuple(values["gb_split"])
+    try:
+        return HardwareConfig(**values)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def load_hardware(path: str | Path) -> HardwareConfig:
+    """Load a YAML hardware file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"hardware file {path} does not exist; give a YAML file or a preset ({list_presets()})"
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    return hardware_from_dict(data, source=str(path))
+
+
+def list_presets() -> list[str]:
+    """Names of the shipped hardware presets."""
+    return sorted(
+        entry.name.removesuffix(".yaml")
+        for entry in resources.files(PRESET_PACKAGE).iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
+def preset(name: str) -> HardwareConfig:
+    """A shipped preset by name (``squeezenext simulate --hardware NAME``)."""
+    if name not in list_presets():
+        raise ConfigError(f"unknown hardware preset {name!r}; presets: {', '.join(list_presets())}")
+    text = resources.files(PRESET_PACKAGE).joinpath(f"{name}.yaml").read_text()
+    return hardware_from_dict(yaml.safe_load(text), source=f"preset {name}")
+
+
+def resolve_hardware(spec: str) -> HardwareConfig:
+    """A preset name or a path to a YAML file."""
+    if spec.endswith((".yaml", ".yml")) or Path(spec).is_file():
+        return load_hardware(spec)
+    return preset(spec)
