@@ -23,6 +23,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 # name, ifmap_h (padded), ifmap_w (padded), filter_h, filter_w, channels, filters, stride
 LAYERS: list[tuple[str, int, int, int, int, int, int, int]] = [
@@ -96,7 +97,7 @@ def _total(rows: list[dict[str, str]], column: str) -> int:
 
 def run_one(
     layer: tuple[str, int, int, int, int, int, int, int], rows: int, cols: int, dataflow: str
-) -> dict:
+) -> dict[str, Any]:
     from scalesim.scale_sim import scalesim
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,8 +5,8 @@ The reference data was produced by ``benchmarks/scalesim_reference.py`` with the
 """
 
 import json
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 

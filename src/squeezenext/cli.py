@@ -7,26 +7,14 @@ import json
 import sys
 from collections.abc import Sequence
 
+from squeezenext.accel.commands import add_simulate_parser, add_study_parser
 from squeezenext.plan import FLAVORS, STEM_KINDS
 from squeezenext.registry import get_spec, list_models
 from squeezenext.specs import Provenance
+from squeezenext.tables import format_table
 from squeezenext.workload import load_workload, total_macs
 
 PAPER_INPUT_SIZE = 227
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Plain-text table: first column left-aligned, the others right-aligned."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        )
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
 
 
 def _millions(value: int) -> str:
@@ -116,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--stem", choices=STEM_KINDS, default="standard")
     info.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     info.set_defaults(func=cmd_info)
+    add_simulate_parser(commands)
+    add_study_parser(commands)
     return parser
 
 
@@ -124,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         print(f"squeezenext: error: {error}", file=sys.stderr)
         return 2
 

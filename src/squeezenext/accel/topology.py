@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from squeezenext.accel.hardware import ConfigError
-from squeezenext.workload import LayerDesc, conv_macs, conv_params
+from squeezenext.fileio import atomic_write_text
+from squeezenext.plan import Flavor
+from squeezenext.workload import LayerDesc, conv_macs, conv_params, load_workload
 
 CSV_COLUMNS = (
     "Layer name",
@@ -140,13 +140,8 @@ def scalesim_rows(layers: Sequence[LayerDesc]) -> list[list[str]]:
 
 def write_scalesim_csv(layers: Sequence[LayerDesc], path: str | Path) -> None:
     """Write a SCALE-Sim topology CSV (atomically: temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     lines = [", ".join(CSV_COLUMNS) + ",\n"] + [", ".join(row) + ",\n" for row in scalesim_rows(layers)]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        handle.writelines(lines)
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(lines))
 
 
 def layers_from_onnx(path: str | Path, input_size: int | None = None) -> list[LayerDesc]:
@@ -246,3 +241,13 @@ def layers_from_onnx(path: str | Path, input_size: int | None = None) -> list[La
     if not layers:
         raise ConfigError(f"{path}: no Conv, Gemm or MatMul layer with constant weights")
     return layers
+
+
+def load_network(source: str, *, input_size: int, flavor: Flavor = "official") -> list[LayerDesc]:
+    """Layers from a registered name, ``torchvision:<name>``, a SCALE-Sim ``.csv`` or an ``.onnx`` file."""
+    lowered = source.lower()
+    if lowered.endswith(".csv"):
+        return read_scalesim_csv(source)
+    if lowered.endswith(".onnx"):
+        return layers_from_onnx(source, input_size=input_size)
+    return load_workload(source, input_size=input_size, flavor=flavor).layers

@@ -1,0 +1,322 @@
+"""The paper's hardware study, reproduced with this library's cost model.
+
+Gholami et al. (arXiv 1803.10615, Sec. 5) simulate SqueezeNext variants on a PE-array accelerator
+(Squeezelerator, Kwon et al., arXiv 1804.10642) that picks the faster of WS and OS per layer, find low
+utilization in the early layers, move blocks towards stage 3 (v2..v4) and shrink the stem to 5x5 (v5),
+and report v5 as 2.59x / 8.26x faster and 2.25x / 7.5x more energy efficient than SqueezeNet / AlexNet.
+Their simulator and its parameters are unpublished; :func:`run_study` redoes the study on a documented
+default accelerator. The numbers are this model's results, not the paper's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from squeezenext.accel.cost import Cost, simulate, total
+from squeezenext.accel.hardware import HardwareConfig, resolve_hardware
+from squeezenext.accel.plots import plot_layers, plot_variants
+from squeezenext.fileio import atomic_write_text
+from squeezenext.registry import get_spec
+from squeezenext.specs import Provenance
+from squeezenext.tables import markdown_table
+from squeezenext.workload import Workload, load_workload
+
+INPUT_SIZE = 227
+DEFAULT_HARDWARE = "array-16x16"
+ARRAY_SIZES = (8, 16, 32)
+DEFAULT_POLICY = "time"
+VARIANTS = (
+    ("v1", "sqnxt23_w1"),
+    ("v2", "sqnxt23v2_w1"),
+    ("v3", "sqnxt23v3_w1"),
+    ("v4", "sqnxt23v4_w1"),
+    ("v5", "sqnxt23v5_w1"),
+)
+SQUEEZENEXTS = ("sqnxt23_w1", "sqnxt23v5_w1", "sqnxt23g_w1", "sqnxt23_w2", "sqnxt23v5_w2", "sqnxt44_w2")
+PEERS = (
+    ("SqueezeNet 1.0", "torchvision:squeezenet1_0"),
+    ("SqueezeNet 1.1", "torchvision:squeezenet1_1"),
+    ("AlexNet", "torchvision:alexnet"),
+    ("VGG-19", "torchvision:vgg19"),
+    ("MobileNetV2", "torchvision:mobilenet_v2"),
+)
+PAPER_RATIOS = {"SqueezeNet 1.0": (2.59, 2.25), "AlexNet": (8.26, 7.5)}
+"""The paper's speed-up and energy-efficiency of 1.0-SqNxt-23v5 over SqueezeNet and AlexNet (abstract)."""
+
+
+@dataclass(frozen=True)
+class StudyNetwork:
+    """One network of the study: its label, workload and per-layer costs on one accelerator."""
+
+    label: str
+    workload: Workload
+    costs: list[Cost]
+
+    @property
+    def total(self) -> Cost:
+        return total(self.costs)
+
+
+def _label(name: str) -> str:
+    spec = get_spec(name)
+    suffix = " (UNVERIFIED)" if spec.provenance is Provenance.UNVERIFIED else ""
+    return spec.paper_name + suffix
+
+
+def evaluate_network(label: str, name: str, hardware: HardwareConfig, policy: str) -> StudyNetwork:
+    """Workload and costs of one network at the study's input size."""
+    workload = load_workload(name, input_size=INPUT_SIZE)
+    return StudyNetwork(label, workload, simulate(workload.layers, hardware, policy))
+
+
+def _ms(cost: Cost) -> str:
+    return f"{cost.time_s * 1e3:.3f}"
+
+
+def _energy(cost: Cost) -> str:
+    return f"{cost.energy / 1e9:.3f}"
+
+
+def stage_rows(network: StudyNetwork) -> list[list[object]]:
+    """Per-stage totals (stem, stage 1..4, head + FC) of a SqueezeNext network."""
+    groups: dict[str, list[Cost]] = {}
+    for cost in network.costs:
+        if cost.name.startswith("stages."):
+            key = f"stage {int(cost.name.split('.')[1]) + 1}"
+        elif cost.name.startswith("stem"):
+            key = "stem"
+        else:
+            key = "head + FC"
+        groups.setdefault(key, []).append(cost)
+    whole = network.total
+    rows: list[list[object]] = []
+    for key, costs in groups.items():
+        part = total(costs)
+        dataflows = "/".join(sorted({c.dataflow for c in costs}))
+        rows.append(
+            [
+                key,
+                len(costs),
+                f"{part.macs / 1e6:.1f}",
+                dataflows,
+                _ms(part),
+                f"{100 * part.cycles / whole.cycles:.1f}",
+                _energy(part),
+                f"{100 * part.energy / whole.energy:.1f}",
+                f"{part.utilization:.3f}",
+            ]
+        )
+    return rows
+
+
+def _layer_csv(costs: list[Cost]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(costs[0].to_json()))
+    writer.writeheader()
+    for cost in costs:
+        writer.writerow(cost.to_json())
+    return buffer.getvalue()
+
+
+def run_study(
+    out: str | Path, hardware_name: str = DEFAULT_HARDWARE, policy: str = DEFAULT_POLICY
+) -> dict[str, object]:
+    """Write ``REPORT.md``, ``results.json``, per-layer CSVs and PNGs under ``out``; return the results.
+
+    ``hardware_name`` is a preset or a YAML file; its array is varied to 8x8, 16x16 and 32x32 in section 2.
+    """
+    out = Path(out)
+    default = resolve_hardware(hardware_name)
+    results: dict[str, object] = {
+        "input_size": INPUT_SIZE,
+        "policy": policy,
+        "default_hardware": default.to_dict(),
+    }
+    md: list[str] = [
+        "# The SqueezeNext hardware study, reproduced with this library's cost model",
+        "",
+        "Generated by `squeezenext study` (src/squeezenext/accel/study.py). These are **this model's "
+        "results** on a documented accelerator, not the paper's numbers; the paper's simulator and its "
+        "parameters were never published. Models marked UNVERIFIED have block distributions reconstructed "
+        "from the paper's text. How the model works and where it differs from the paper: "
+        "docs/accelerator.md.",
+        "",
+        f"Setup: input {INPUT_SIZE}x{INPUT_SIZE}, batch 1, dataflow chosen per layer by `{policy}` "
+        f"(the Squeezelerator picks the faster dataflow per layer). Default accelerator `{default.name}`: "
+        f"{default.rows}x{default.cols} PEs, {default.timing} timing, {default.mapping} mapping, "
+        f"{default.word_bits}-bit words, {default.gb_kib:g} KiB global buffer split {list(default.gb_split)} "
+        f"(inputs, weights, outputs), DRAM {default.dram_bandwidth:g} B/cycle, {default.clock_mhz:g} MHz, "
+        f"energy per access MAC/RF/PE-to-PE/GB/DRAM = {default.energy.mac:g}/{default.energy.rf:g}/"
+        f"{default.energy.array:g}/{default.energy.gb:g}/{default.energy.dram:g} ({default.energy.unit}). "
+        "Energy is reported in units of 1e9 x (energy of one MAC).",
+        "",
+    ]
+
+    # 1. per-layer study of 1.0-SqNxt-23 (and v5) on the default accelerator
+    md += ["## 1. Where the time goes: 1.0-SqNxt-23 and 1.0-SqNxt-23v5 per stage", ""]
+    stage_headers = [
+        "part",
+        "layers",
+        "MMACs",
+        "dataflows",
+        "time (ms)",
+        "time %",
+        "energy",
+        "energy %",
+        "util",
+    ]
+    for name in ("sqnxt23_w1", "sqnxt23v5_w1"):
+        network = evaluate_network(_label(name), name, default, policy)
+        md += [f"**{network.label}** on `{default.name}`:", ""]
+        md += [markdown_table(stage_headers, stage_rows(network)), ""]
+        atomic_write_text(out / f"layers_{name}.csv", _layer_csv(network.costs))
+        plot_layers(
+            network.costs, f"{network.label} on {default.name} ({policy})", out / f"layers_{name}.png"
+        )
+        md += [f"![per-layer {name}](layers_{name}.png)", ""]
+    md += ["Per-layer numbers: `layers_<model>.csv` beside this report.", ""]
+
+    # 2. v1..v5 on three array sizes (the default accelerator with another PE array)
+    md += ["## 2. Variants v1..v5 on 8x8, 16x16 and 32x32 arrays", ""]
+    variant_results: dict[str, list[dict[str, object]]] = {}
+    headers = [
+        "variant",
+        "model",
+        "blocks",
+        "params",
+        "MMACs",
+        "time (ms)",
+        "energy",
+        "util",
+        "time vs v1",
+        "energy vs v1",
+    ]
+    per_array: dict[int, dict[str, StudyNetwork]] = {}
+    for size in ARRAY_SIZES:
+        hardware = default.replace(name=f"{default.name}@{size}x{size}", rows=size, cols=size)
+        networks = {tag: evaluate_network(_label(name), name, hardware, policy) for tag, name in VARIANTS}
+        networks.update(
+            {peer: evaluate_network(peer, dict(PEERS)[peer], hardware, policy) for peer in PAPER_RATIOS}
+        )
+        per_array[size] = networks
+        base = networks["v1"].total
+        rows = []
+        entries = []
+        for tag, name in VARIANTS:
+            network = networks[tag]
+            t = network.total
+            rows.append(
+                [
+                    tag,
+                    network.label,
+                    str(list(get_spec(name).blocks)),
+                    f"{network.workload.params:,}",
+                    f"{t.macs / 1e6:.1f}",
+                    _ms(t),
+                    _energy(t),
+                    f"{t.utilization:.3f}",
+                    f"{t.cycles / base.cycles:.2f}",
+                    f"{t.energy / base.energy:.2f}",
+                ]
+            )
+            entries.append({"variant": tag, "model": name, **_summary(network)})
+        variant_results[f"{size}x{size}"] = entries
+        md += [f"**{size}x{size} PEs**:", "", markdown_table(headers, rows), ""]
+        plot_variants(
+            {tag: networks[tag].total for tag, _ in VARIANTS},
+            f"SqueezeNext v1..v5 on {hardware.name}",
+            out / f"variants_{size}x{size}.png",
+        )
+        md += [f"![variants on {size}x{size}](variants_{size}x{size}.png)", ""]
+    results["variants"] = variant_results
+
+    # 3. against other networks on the default accelerator
+    md += [f"## 3. SqueezeNext against other networks on `{default.name}`", ""]
+    everything = {_label(n): evaluate_network(_label(n), n, default, policy) for n in SQUEEZENEXTS}
+    everything.update({label: evaluate_network(label, name, default, policy) for label, name in PEERS})
+    v5 = everything[_label("sqnxt23v5_w1")].total
+    rows = []
+    for label, network in everything.items():
+        t = network.total
+        rows.append(
+            [
+                label,
+                f"{network.workload.params:,}",
+                f"{t.macs / 1e6:.1f}",
+                _ms(t),
+                _energy(t),
+                f"{t.utilization:.3f}",
+                f"{t.cycles / v5.cycles:.2f}",
+                f"{t.energy / v5.energy:.2f}",
+            ]
+        )
+    md += [
+        markdown_table(
+            ["network", "params", "MMACs", "time (ms)", "energy", "util", "time / v5", "energy / v5"], rows
+        ),
+        "",
+    ]
+    plot_variants(
+        {k: v.total for k, v in everything.items()}, f"Networks on {default.name}", out / "networks.png"
+    )
+    md += ["![networks](networks.png)", ""]
+    results["networks"] = {label: _summary(network) for label, network in everything.items()}
+
+    # 4. the paper's headline ratios
+    md += ["## 4. The paper's claim: 1.0-SqNxt-23v5 against SqueezeNet and AlexNet", ""]
+    ratio_rows = []
+    ratios: dict[str, dict[str, float]] = {}
+    for size, networks in per_array.items():
+        ours = networks["v5"].total
+        for peer, (paper_speed, paper_energy) in PAPER_RATIOS.items():
+            other = networks[peer].total
+            speed, energy = other.cycles / ours.cycles, other.energy / ours.energy
+            ratios[f"{size}x{size}/{peer}"] = {"speedup": speed, "energy_ratio": energy}
+            ratio_rows.append(
+                [
+                    f"{size}x{size}",
+                    peer,
+                    f"{speed:.2f}x",
+                    f"{paper_speed:.2f}x",
+                    f"{energy:.2f}x",
+                    f"{paper_energy:.2f}x",
+                ]
+            )
+    md += [
+        markdown_table(
+            [
+                "PEs",
+                "vs",
+                "speed-up (this model)",
+                "speed-up (paper)",
+                "energy ratio (model)",
+                "energy ratio (paper)",
+            ],
+            ratio_rows,
+        ),
+        "",
+        'Why these differ from the paper: docs/accelerator.md, section "Against the paper".',
+        "",
+    ]
+    results["paper_ratios"] = ratios
+    atomic_write_text(out / "results.json", json.dumps(results, indent=2) + "\n")
+    atomic_write_text(out / "REPORT.md", "\n".join(md))
+    return results
+
+
+def _summary(network: StudyNetwork) -> dict[str, object]:
+    t = network.total
+    return {
+        "params": network.workload.params,
+        "macs": t.macs,
+        "cycles": t.cycles,
+        "stall_cycles": t.stall_cycles,
+        "time_s": t.time_s,
+        "energy": t.energy,
+        "utilization": t.utilization,
+        "energy_by_level": t.energy_by_level(),
+    }

@@ -1,0 +1,137 @@
+"""``squeezenext simulate`` and ``squeezenext study``."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from squeezenext.accel.study import run_study
+from squeezenext.cli import main
+
+LAYER_KEYS = {"name", "dataflow", "cycles", "stall_cycles", "utilization", "energy", "macs"}
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, object]:
+    assert main(argv) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert isinstance(payload, dict)
+    return payload
+
+
+def test_simulate_json(capsys: pytest.CaptureFixture[str]) -> None:
+    payload = _json(capsys, ["simulate", "1.0-SqNxt-23", "--json"])
+    layers, total = payload["layers"], payload["total"]
+    assert isinstance(layers, list) and isinstance(total, dict)
+    assert all(set(layer) >= LAYER_KEYS for layer in layers)
+    assert total["macs"] == 277_999_808
+    assert total["cycles"] == sum(layer["cycles"] for layer in layers)
+    assert total["energy"] == pytest.approx(sum(layer["energy"] for layer in layers))
+    assert payload["policy"] == "time"
+
+
+def test_simulate_options_change_the_hardware(capsys: pytest.CaptureFixture[str]) -> None:
+    payload = _json(
+        capsys,
+        [
+            "simulate",
+            "sqnxt23v5_w1",
+            "--rows",
+            "8",
+            "--cols",
+            "4",
+            "--timing",
+            "systolic",
+            "--dataflow",
+            "os",
+            "--json",
+        ],
+    )
+    hardware = payload["hardware"]
+    assert isinstance(hardware, dict)
+    assert (hardware["rows"], hardware["cols"], hardware["timing"]) == (8, 4, "systolic")
+    layers = payload["layers"]
+    assert isinstance(layers, list)
+    assert {layer["dataflow"] for layer in layers} == {"os"}
+
+
+def test_simulate_writes_csv_plot_and_topology(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "simulate",
+        "torchvision:squeezenet1_1",
+        "--hardware",
+        "eyeriss-16x16",
+        "--input-size",
+        "224",
+        "--csv",
+        str(tmp_path / "layers.csv"),
+        "--plot",
+        str(tmp_path / "layers.png"),
+        "--write-topology",
+        str(tmp_path / "topology.csv"),
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "TOTAL" in out and "eyeriss-16x16" in out
+    rows = list(csv.DictReader((tmp_path / "layers.csv").open()))
+    assert len(rows) == 26 and rows[0]["name"] == "features.0"
+    assert (tmp_path / "layers.png").read_bytes()[:4] == b"\x89PNG"
+    payload = _json(
+        capsys, ["simulate", str(tmp_path / "topology.csv"), "--hardware", "eyeriss-16x16", "--json"]
+    )
+    total = payload["total"]
+    assert isinstance(total, dict)
+    assert total["macs"] == sum(int(r["macs"]) for r in rows)
+
+
+def test_simulate_with_a_yaml_hardware_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hw.yaml"
+    path.write_text("name: mine\nrows: 4\ncols: 4\nenergy: {dram: 100, unit: pJ}\n")
+    payload = _json(capsys, ["simulate", "sqnxt23_w1", "--hardware", str(path), "--json"])
+    assert payload["energy_unit"] == "pJ"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["simulate", "sqnxt23_w1", "--hardware", "tpu"], "unknown hardware preset 'tpu'"),
+        (["simulate", "missing.csv"], "does not exist"),
+        (["simulate", "sqnxt23_w1", "--rows", "0"], "rows must be an integer >= 1"),
+        (["simulate", "nonet"], "unknown model 'nonet'"),
+    ],
+)
+def test_simulate_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_study_writes_report_plots_and_results(tmp_path: Path) -> None:
+    results = run_study(tmp_path)
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "this model's results" in report
+    assert "UNVERIFIED" in report
+    for name in (
+        "networks.png",
+        "variants_8x8.png",
+        "variants_16x16.png",
+        "variants_32x32.png",
+        "layers_sqnxt23_w1.png",
+    ):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "results.json").read_text()) == json.loads(json.dumps(results))
+    ratios = results["paper_ratios"]
+    assert isinstance(ratios, dict)
+    assert set(ratios) == {f"{s}x{s}/{p}" for s in (8, 16, 32) for p in ("SqueezeNet 1.0", "AlexNet")}
+    assert "2.59x" in report and "8.26x" in report
+    committed = Path(__file__).resolve().parents[1] / "docs" / "study" / "REPORT.md"
+    assert report == committed.read_text(), "docs/study is stale: run `squeezenext study --out docs/study`"
+
+
+def test_readme_quotes_the_current_study() -> None:
+    """The ratios quoted in the README are the ones the committed report gives."""
+    root = Path(__file__).resolve().parents[1]
+    report = (root / "docs" / "study" / "REPORT.md").read_text()
+    readme = (root / "README.md").read_text()
+    section = report[report.index("## 4.") :]
+    rows = [line for line in section.splitlines() if line.startswith("| 16x16")]
+    assert rows and all(row in readme for row in rows)
