@@ -102,18 +102,11 @@ def run_one(
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "ref.cfg").write_text(
-            CONFIG.format(rows=rows, cols=cols, sram=HUGE_SRAM_KB, dataflow=dataflow)
-        )
-        header = (
-            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
-            "Channels, Num Filter, Strides,\n"
-        )
+        (work / "ref.cfg").write_text(CONFIG.format(rows=rows, cols=cols, sram=HUGE_SRAM_KB, dataflow=dataflow))
+        header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
         line = ", ".join(str(v) for v in layer) + ",\n"
         (work / "topo.csv").write_text(header + line)
-        (work / "layout.csv").write_text(
-            "Layer name, a, b, c, d, e, f, g,\n" + layer[0] + ", 1, 1, 1, 1, 1, 1, 1,\n"
-        )
+        (work / "layout.csv").write_text("Layer name, a, b, c, d, e, f, g,\n" + layer[0] + ", 1, 1, 1, 1, 1, 1, 1,\n")
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             sim = scalesim(
@@ -157,9 +150,7 @@ def run_one(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     from importlib.metadata import version

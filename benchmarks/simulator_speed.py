@@ -65,9 +65,7 @@ def run_layers(runs: list[dict[str, object]]) -> list[tuple[list[LayerDesc], Har
             layer = run["layer"]
             assert isinstance(layer, dict)
             path = Path(tmp) / f"{index}.csv"
-            path.write_text(
-                ", ".join(CSV_COLUMNS) + ",\n" + ", ".join(str(layer[k]) for k in REFERENCE_KEYS) + ",\n"
-            )
+            path.write_text(", ".join(CSV_COLUMNS) + ",\n" + ", ".join(str(layer[k]) for k in REFERENCE_KEYS) + ",\n")
             config = HardwareConfig(
                 rows=int(str(run["rows"])),
                 cols=int(str(run["cols"])),
@@ -83,9 +81,7 @@ def run_layers(runs: list[dict[str, object]]) -> list[tuple[list[LayerDesc], Har
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scalesim-python", help="python of a venv with scalesim 3.0.0, to time it now")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "simulator_speed.json")
     parser.add_argument("--configs", type=int, default=1000, help="hardware configs in the sweep")

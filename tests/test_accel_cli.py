@@ -76,9 +76,7 @@ def test_simulate_writes_csv_plot_and_topology(tmp_path: Path, capsys: pytest.Ca
     rows = list(csv.DictReader((tmp_path / "layers.csv").open()))
     assert len(rows) == 26 and rows[0]["name"] == "features.0"
     assert (tmp_path / "layers.png").read_bytes()[:4] == b"\x89PNG"
-    payload = _json(
-        capsys, ["simulate", str(tmp_path / "topology.csv"), "--hardware", "eyeriss-16x16", "--json"]
-    )
+    payload = _json(capsys, ["simulate", str(tmp_path / "topology.csv"), "--hardware", "eyeriss-16x16", "--json"])
     total = payload["total"]
     assert isinstance(total, dict)
     assert total["macs"] == sum(int(r["macs"]) for r in rows)

@@ -36,9 +36,7 @@ SPATIAL = conv(cin=2, cout=3, kernel=(3, 3), out_hw=(3, 3), in_hw=(5, 5))
         ("is", 20, 12, 15 * 2, 20 * 2, 20),
     ],
 )
-def test_gemm_broadcast_by_hand(
-    dataflow: str, cycles: int, ifmap: int, filt: int, ofmap: int, psum: int
-) -> None:
+def test_gemm_broadcast_by_hand(dataflow: str, cycles: int, ifmap: int, filt: int, ofmap: int, psum: int) -> None:
     cost = simulate([POINTWISE], hw(timing="broadcast", mapping="gemm"), dataflow)[0]
     assert (cost.compute_cycles, cost.stall_cycles) == (cycles, 0)
     assert (cost.gb_ifmap_reads, cost.gb_filter_reads, cost.gb_ofmap_writes, cost.gb_psum_reads) == (
@@ -74,9 +72,7 @@ def test_systolic_os_output_count_has_scalesims_demand_term() -> None:
         ("is", 45 * 3, 9 * 18, 54 * 5, 27 * 9, 27 * 8),
     ],
 )
-def test_spatial_broadcast_by_hand(
-    dataflow: str, cycles: int, ifmap: int, filt: int, ofmap: int, psum: int
-) -> None:
+def test_spatial_broadcast_by_hand(dataflow: str, cycles: int, ifmap: int, filt: int, ofmap: int, psum: int) -> None:
     cost = simulate([SPATIAL], hw(timing="broadcast", mapping="spatial"), dataflow)[0]
     assert cost.compute_cycles == cycles
     assert (cost.gb_ifmap_reads, cost.gb_filter_reads, cost.gb_ofmap_writes, cost.gb_psum_reads) == (

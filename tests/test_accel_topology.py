@@ -13,9 +13,7 @@ from squeezenext.accel.topology import layers_from_onnx, read_scalesim_csv, writ
 from squeezenext.registry import model_plan
 from squeezenext.workload import analytic_layers, load_workload, total_macs
 
-HEADER = (
-    "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
-)
+HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
 
 
 @pytest.mark.parametrize("name", ["sqnxt23_w1", "sqnxt23g_w1", "torchvision:mobilenet_v2"])
@@ -27,13 +25,9 @@ def test_csv_round_trip_keeps_macs_and_cycles(name: str, tmp_path: Path) -> None
     assert total_macs(back) == total_macs(layers)
     for layer in back:
         assert layer.groups == 1 or "DP" in layer.name
-    config = HardwareConfig(
-        rows=16, cols=16, timing="systolic", mapping="gemm", gb_kib=1 << 20, dram_bandwidth=1e9
-    )
+    config = HardwareConfig(rows=16, cols=16, timing="systolic", mapping="gemm", gb_kib=1 << 20, dram_bandwidth=1e9)
     for dataflow in ("ws", "os", "is"):
-        assert (
-            total(simulate(back, config, dataflow)).cycles == total(simulate(layers, config, dataflow)).cycles
-        )
+        assert total(simulate(back, config, dataflow)).cycles == total(simulate(layers, config, dataflow)).cycles
 
 
 def test_csv_output_sizes_follow_pytorch_after_cropping(tmp_path: Path) -> None:

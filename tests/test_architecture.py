@@ -9,9 +9,7 @@ from squeezenext.model import Block, ConvBnReLU
 
 def _convs(block: Block) -> dict[str, nn.Conv2d]:
     convs = {"shortcut": _projection(block)}
-    convs.update(
-        {name: getattr(block, name).conv for name in ("reduce1", "reduce2", "sep1", "sep2", "expand")}
-    )
+    convs.update({name: getattr(block, name).conv for name in ("reduce1", "reduce2", "sep1", "sep2", "expand")})
     return convs
 
 
@@ -83,9 +81,7 @@ def test_group_variant_groups_reduce1_and_separable() -> None:
 
 
 def test_general_constructor_builds_any_configuration() -> None:
-    model = squeezenext(
-        width=0.5, blocks=(1, 2, 3, 1), stem_kernel=3, groups=2, v5_wiring=True, num_classes=3
-    )
+    model = squeezenext(width=0.5, blocks=(1, 2, 3, 1), stem_kernel=3, groups=2, v5_wiring=True, num_classes=3)
     assert [model.stage_blocks(i)[0].expand.conv.out_channels for i in range(4)] == [16, 32, 64, 128]
     assert [len(model.stage_blocks(i)) for i in range(4)] == [1, 2, 3, 1]
     assert model(torch.randn(1, 3, 64, 64)).shape == (1, 3)

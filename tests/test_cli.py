@@ -70,9 +70,7 @@ def test_info_pytorchcv_flavor(capsys: pytest.CaptureFixture[str]) -> None:
         (["info", "sqnxt44_w1", "--flavor", "pytorchcv"], "exists only"),
     ],
 )
-def test_errors_exit_2_with_a_message(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_errors_exit_2_with_a_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
 

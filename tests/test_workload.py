@@ -62,9 +62,7 @@ def test_analytic_equals_traced_for_random_architectures(
     v5_wiring: bool,
     extra: int,
 ) -> None:
-    model = squeezenext(
-        width=width, blocks=blocks, stem_kernel=stem_kernel, groups=groups, v5_wiring=v5_wiring
-    )
+    model = squeezenext(width=width, blocks=blocks, stem_kernel=stem_kernel, groups=groups, v5_wiring=v5_wiring)
     size = model.min_input_size + extra
     layers = analytic_layers(model.plan, size)
     assert layers == trace_layers(model, size)

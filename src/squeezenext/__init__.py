@@ -4,6 +4,7 @@ Exact models of the paper and of its official Caffe release, a pytorchcv-compati
 layer workloads the hardware study reads.
 """
 
+from squeezenext.deploy.predictor import Predictor
 from squeezenext.model import SqueezeNext
 from squeezenext.plan import NetworkPlan, build_plan
 from squeezenext.pytorchcv_compat import load_pytorchcv_state_dict
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LayerDesc",
     "NetworkPlan",
+    "Predictor",
     "Provenance",
     "SqueezeNext",
     "SqueezeNextSpec",

@@ -8,10 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from squeezenext.accel.commands import add_simulate_parser, add_study_parser
+from squeezenext.deploy.commands import add_deploy_parsers
 from squeezenext.plan import FLAVORS, STEM_KINDS
 from squeezenext.registry import get_spec, list_models
 from squeezenext.specs import Provenance
 from squeezenext.tables import format_table
+from squeezenext.train.commands import add_train_parsers
 from squeezenext.workload import load_workload, total_macs
 
 PAPER_INPUT_SIZE = 227
@@ -38,9 +40,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             ]
         )
     print(
-        format_table(
-            ["name", "paper name", "blocks", "width", "params", f"MACs@{PAPER_INPUT_SIZE}", "verified"], rows
-        )
+        format_table(["name", "paper name", "blocks", "width", "params", f"MACs@{PAPER_INPUT_SIZE}", "verified"], rows)
     )
     unverified = [n for n in list_models() if get_spec(n).provenance is Provenance.UNVERIFIED]
     print(
@@ -106,12 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=cmd_info)
     add_simulate_parser(commands)
     add_study_parser(commands)
+    add_train_parsers(commands)
+    add_deploy_parsers(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; user errors print one line to stderr and exit with status 2."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "takes_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return int(args.func(args))
     except (ValueError, OSError) as error:

@@ -18,9 +18,12 @@ from typing import Literal
 from squeezenext.specs import SqueezeNextSpec
 
 Flavor = Literal["official", "pytorchcv"]
-StemKind = Literal["standard", "small"]
+StemKind = Literal["standard", "small", "small-s2"]
 FLAVORS: tuple[Flavor, ...] = ("official", "pytorchcv")
-STEM_KINDS: tuple[StemKind, ...] = ("standard", "small")
+STEM_KINDS: tuple[StemKind, ...] = ("standard", "small", "small-s2")
+"""``standard``: the paper's k x k stride-2 stem and 3x3/2 max-pool. ``small``: a 3x3 stride-1 conv and no
+pool (32-64 px inputs, as the public CIFAR ports). ``small-s2``: a 3x3 stride-2 conv and no pool (28 px
+inputs such as Fashion-MNIST: stage 1 runs at 14x14)."""
 
 POOL_KERNEL = 3
 POOL_STRIDE = 2
@@ -93,9 +96,7 @@ class NetworkPlan:
         """Channels of the input image."""
         return self.stem.in_channels
 
-    def walk(
-        self, input_hw: tuple[int, int]
-    ) -> Iterator[tuple[str, ConvSpec, tuple[int, int], tuple[int, int]]]:
+    def walk(self, input_hw: tuple[int, int]) -> Iterator[tuple[str, ConvSpec, tuple[int, int], tuple[int, int]]]:
         """Yield ``(module name, conv, input size, output size)`` for every convolution, in execution order.
 
         Raises ValueError when a map would shrink below one pixel (or below the stem pool's window).
@@ -184,8 +185,8 @@ def _stem(
     kind: StemKind,
     bias: bool,
 ) -> ConvSpec:
-    if kind == "small":
-        return ConvSpec(in_channels, out_channels, (3, 3), 1, (1, 1), 1, bias)
+    if kind in ("small", "small-s2"):
+        return ConvSpec(in_channels, out_channels, (3, 3), 2 if kind == "small-s2" else 1, (1, 1), 1, bias)
     return ConvSpec(in_channels, out_channels, (kernel, kernel), 2, (padding, padding), 1, bias)
 
 

@@ -151,9 +151,7 @@ def model_plan(
     return build_plan(spec, flavor=flavor, num_classes=num_classes, in_channels=in_channels, stem=stem)
 
 
-def create_model(
-    name: str, *, num_classes: int = 1000, flavor: Flavor = "official", **options: object
-) -> SqueezeNext:
+def create_model(name: str, *, num_classes: int = 1000, flavor: Flavor = "official", **options: object) -> SqueezeNext:
     """Build a registered SqueezeNext variant.
 
     Args:

@@ -64,9 +64,7 @@ class SqueezeNextSpec:
 
     def __post_init__(self) -> None:
         if len(self.blocks) != 4 or any(b < 1 for b in self.blocks):
-            raise ValueError(
-                f"{self.name}: blocks must be four positive integers (one per stage), got {self.blocks}"
-            )
+            raise ValueError(f"{self.name}: blocks must be four positive integers (one per stage), got {self.blocks}")
         if self.width <= 0:
             raise ValueError(f"{self.name}: width multiplier must be positive, got {self.width}")
         if self.stem_kernel < 1:

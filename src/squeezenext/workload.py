@@ -47,9 +47,7 @@ class LayerDesc:
 
     def to_json(self) -> dict[str, Any]:
         """JSON object with lists for the pairs."""
-        return {
-            key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()
-        }
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
 
 
 def conv_macs(
@@ -113,9 +111,7 @@ def _pair(value: int | tuple[int, ...] | str) -> tuple[int, int]:
     return (int(value[0]), int(value[1]))
 
 
-def trace_layers(
-    module: nn.Module, input_size: int | tuple[int, int], in_channels: int = 3
-) -> list[LayerDesc]:
+def trace_layers(module: nn.Module, input_size: int | tuple[int, int], in_channels: int = 3) -> list[LayerDesc]:
     """Run ``module`` once on a zero batch of one image and record every Conv2d and Linear call.
 
     A module called twice appears twice (the second as ``name#2``). Dilated convolutions are rejected:
@@ -157,9 +153,7 @@ def trace_layers(
     def on_linear(mod: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         assert isinstance(mod, nn.Linear)
         rows = args[0].numel() // (args[0].shape[0] * mod.in_features)
-        layers.append(
-            _fc_layer(unique(names[mod]), mod.in_features, mod.out_features, mod.bias is not None, rows)
-        )
+        layers.append(_fc_layer(unique(names[mod]), mod.in_features, mod.out_features, mod.bias is not None, rows))
 
     handles = []
     for mod in module.modules():
@@ -227,9 +221,7 @@ class Workload:
     provenance: str
 
 
-def load_workload(
-    name: str, *, input_size: int, flavor: Flavor = "official", stem: StemKind = "standard"
-) -> Workload:
+def load_workload(name: str, *, input_size: int, flavor: Flavor = "official", stem: StemKind = "standard") -> Workload:
     """Layer list of a registered model (analytic) or of ``torchvision:<name>`` (traced)."""
     if name.startswith(TORCHVISION_PREFIX):
         import torchvision

@@ -28,9 +28,7 @@ def hardware_from_args(args: argparse.Namespace) -> HardwareConfig:
     """The ``--hardware`` preset or file, with ``--rows/--cols/--timing/--mapping`` applied on top."""
     config = resolve_hardware(args.hardware)
     changes = {
-        key: getattr(args, key)
-        for key in ("rows", "cols", "timing", "mapping")
-        if getattr(args, key, None) is not None
+        key: getattr(args, key) for key in ("rows", "cols", "timing", "mapping") if getattr(args, key, None) is not None
     }
     if changes:
         config = config.replace(**changes)
@@ -118,9 +116,7 @@ def add_simulate_parser(commands: Any) -> None:
         help="per-layer time, energy and utilization of a network on an accelerator",
         description="Run the analytic accelerator cost model (docs/accelerator.md) on one network.",
     )
-    parser.add_argument(
-        "network", help="registered name, paper name, torchvision:<model>, FILE.csv or FILE.onnx"
-    )
+    parser.add_argument("network", help="registered name, paper name, torchvision:<model>, FILE.csv or FILE.onnx")
     parser.add_argument("--hardware", default=DEFAULT_HARDWARE, help="preset name or YAML file")
     add_hardware_arguments(parser)
     parser.add_argument("--input-size", type=int, default=227)
@@ -144,12 +140,9 @@ def add_study_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "study",
         help="reproduce the paper's hardware study (v1..v5, peers) as a Markdown report with plots",
-        description="Redo the SqueezeNext hardware study with this library's cost model "
-        "(docs/accelerator.md).",
+        description="Redo the SqueezeNext hardware study with this library's cost model (docs/accelerator.md).",
     )
-    parser.add_argument(
-        "--out", type=Path, default=Path("docs/study"), help="report folder (default docs/study)"
-    )
+    parser.add_argument("--out", type=Path, default=Path("docs/study"), help="report folder (default docs/study)")
     parser.add_argument("--hardware", default=STUDY_HARDWARE, help="preset name or YAML file")
     parser.add_argument("--dataflow", choices=(*DATAFLOWS, "best"), default="best")
     parser.add_argument("--objective", choices=OBJECTIVES, default="time", help="what 'best' minimizes")

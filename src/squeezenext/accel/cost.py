@@ -122,11 +122,7 @@ class Cost:
     def gb_accesses(self) -> int:
         """Global-buffer reads and writes, DRAM fills and drains included."""
         return (
-            self.gb_ifmap_reads
-            + self.gb_filter_reads
-            + self.gb_ofmap_writes
-            + self.gb_psum_reads
-            + self.dram_accesses
+            self.gb_ifmap_reads + self.gb_filter_reads + self.gb_ofmap_writes + self.gb_psum_reads + self.dram_accesses
         )
 
     @property
@@ -304,9 +300,7 @@ def evaluate(layers: LayerArrays, hardware: HardwareArrays) -> dict[str, npt.NDA
     passes = np.where(is_os, 1, f_r * np.where(spatial, taps, 1))
     spatial_os = spatial & is_os
     gb_ifmap = g * np.where(is_is, n * k, np.where(spatial_os, n * k * m, n * k * f_c))
-    gb_filter = g * np.where(
-        is_os, m * k * f_r * np.where(spatial, f_c, 1), np.where(is_ws, k * m, k * m * f_c)
-    )
+    gb_filter = g * np.where(is_os, m * k * f_r * np.where(spatial, f_c, 1), np.where(is_ws, k * m, k * m * f_c))
     clean_ofmap = outputs * passes
     scalesim_term = np.where(is_os & systolic & ~spatial, f_r * f_c * (rows + cols), 0)
     gb_ofmap = g * (clean_ofmap + scalesim_term)
@@ -328,9 +322,7 @@ def evaluate(layers: LayerArrays, hardware: HardwareArrays) -> dict[str, npt.NDA
     dram_psum = g * outputs * np.where(spill, passes - 1, 0)
 
     dram_words = dram_ifmap + dram_filter + dram_ofmap + dram_psum
-    transfer_cycles = np.ceil(
-        dram_words * hardware.word_bytes[None, :, None] / hardware.dram_bandwidth[None, :, None]
-    )
+    transfer_cycles = np.ceil(dram_words * hardware.word_bytes[None, :, None] / hardware.dram_bandwidth[None, :, None])
     stall_cycles = np.maximum(0, transfer_cycles.astype(np.int64) - compute_cycles)
 
     rf = RF_ACCESSES_PER_MAC * macs

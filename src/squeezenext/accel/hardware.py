@@ -109,18 +109,14 @@ class HardwareConfig:
             or abs(sum(split) - 1.0) > 1e-6
         ):
             raise ConfigError(
-                "gb_split must be three fractions >= 0 (inputs, weights, outputs) summing to 1, "
-                f"got {split!r}"
+                f"gb_split must be three fractions >= 0 (inputs, weights, outputs) summing to 1, got {split!r}"
             )
         if self.rf_bytes * 8 < self.word_bits:
             raise ConfigError(
-                f"rf_bytes={self.rf_bytes} cannot hold one {self.word_bits}-bit word "
-                "of the stationary operand"
+                f"rf_bytes={self.rf_bytes} cannot hold one {self.word_bits}-bit word of the stationary operand"
             )
         if not isinstance(self.energy, EnergyCosts):
-            raise ConfigError(
-                "energy must be an EnergyCosts (in YAML: a mapping of mac/rf/array/gb/dram/unit)"
-            )
+            raise ConfigError("energy must be an EnergyCosts (in YAML: a mapping of mac/rf/array/gb/dram/unit)")
 
     @property
     def pes(self) -> int:
@@ -158,9 +154,7 @@ def hardware_from_dict(data: Any, source: str = "config") -> HardwareConfig:
         raise ConfigError(f"{source}: expected a mapping of hardware fields, got {type(data).__name__}")
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
-        raise ConfigError(
-            f"{source}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_FIELDS))}"
-        )
+        raise ConfigError(f"{source}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_FIELDS))}")
     values = dict(data)
     if "energy" in values:
         energy = values["energy"]
@@ -169,8 +163,7 @@ def hardware_from_dict(data: Any, source: str = "config") -> HardwareConfig:
         bad = sorted(set(energy) - _ENERGY_FIELDS)
         if bad:
             raise ConfigError(
-                f"{source}: unknown energy field(s) {', '.join(bad)}; "
-                f"valid: {', '.join(sorted(_ENERGY_FIELDS))}"
+                f"{source}: unknown energy field(s) {', '.join(bad)}; valid: {', '.join(sorted(_ENERGY_FIELDS))}"
             )
         values["energy"] = EnergyCosts(**energy)
     if "gb_split" in values:
@@ -187,9 +180,7 @@ def load_hardware(path: str | Path) -> HardwareConfig:
     """Load a YAML hardware file."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(
-            f"hardware file {path} does not exist; give a YAML file or a preset ({list_presets()})"
-        )
+        raise ConfigError(f"hardware file {path} does not exist; give a YAML file or a preset ({list_presets()})")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:

@@ -5,14 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-
 from squeezenext.accel.cost import Cost
-from squeezenext.fileio import atomic_path
+from squeezenext.plotting import plt, save_figure
 
 LEVEL_COLORS = {
     "MAC": "#4c72b0",
@@ -27,15 +21,6 @@ LOG_SCALE_RATIO = 20
 """Bars spanning more than this ratio are drawn on a log scale."""
 
 
-def save_figure(figure: Figure, path: str | Path) -> None:
-    """Write a PNG atomically and close the figure."""
-    try:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, dpi=120, bbox_inches="tight")
-    finally:
-        plt.close(figure)
-
-
 def _short(name: str) -> str:
     return name.replace("stages.", "s").replace(".blocks.", ".b").replace(".conv", "")
 
@@ -44,9 +29,7 @@ def plot_layers(costs: Sequence[Cost], title: str, path: str | Path) -> None:
     """Per-layer cycles (compute and stall), energy stacked by memory level, and PE utilization."""
     names = [_short(c.name) for c in costs]
     x = range(len(costs))
-    figure, (ax_time, ax_energy, ax_util) = plt.subplots(
-        3, 1, figsize=(max(8, 0.22 * len(costs)), 10), sharex=True
-    )
+    figure, (ax_time, ax_energy, ax_util) = plt.subplots(3, 1, figsize=(max(8, 0.22 * len(costs)), 10), sharex=True)
     ax_time.bar(x, [c.compute_cycles for c in costs], label="compute", color="#4c72b0")
     ax_time.bar(
         x,

@@ -174,9 +174,7 @@ def run_study(
         md += [f"**{network.label}** on `{default.name}`:", ""]
         md += [markdown_table(stage_headers, stage_rows(network)), ""]
         atomic_write_text(out / f"layers_{name}.csv", _layer_csv(network.costs))
-        plot_layers(
-            network.costs, f"{network.label} on {default.name} ({policy})", out / f"layers_{name}.png"
-        )
+        plot_layers(network.costs, f"{network.label} on {default.name} ({policy})", out / f"layers_{name}.png")
         md += [f"![per-layer {name}](layers_{name}.png)", ""]
     md += ["Per-layer numbers: `layers_<model>.csv` beside this report.", ""]
 
@@ -199,9 +197,7 @@ def run_study(
     for size in ARRAY_SIZES:
         hardware = default.replace(name=f"{default.name}@{size}x{size}", rows=size, cols=size)
         networks = {tag: evaluate_network(_label(name), name, hardware, policy) for tag, name in VARIANTS}
-        networks.update(
-            {peer: evaluate_network(peer, dict(PEERS)[peer], hardware, policy) for peer in PAPER_RATIOS}
-        )
+        networks.update({peer: evaluate_network(peer, dict(PEERS)[peer], hardware, policy) for peer in PAPER_RATIOS})
         per_array[size] = networks
         base = networks["v1"].total
         rows = []
@@ -255,14 +251,10 @@ def run_study(
             ]
         )
     md += [
-        markdown_table(
-            ["network", "params", "MMACs", "time (ms)", "energy", "util", "time / v5", "energy / v5"], rows
-        ),
+        markdown_table(["network", "params", "MMACs", "time (ms)", "energy", "util", "time / v5", "energy / v5"], rows),
         "",
     ]
-    plot_variants(
-        {k: v.total for k, v in everything.items()}, f"Networks on {default.name}", out / "networks.png"
-    )
+    plot_variants({k: v.total for k, v in everything.items()}, f"Networks on {default.name}", out / "networks.png")
     md += ["![networks](networks.png)", ""]
     results["networks"] = {label: _summary(network) for label, network in everything.items()}
 

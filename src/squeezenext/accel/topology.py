@@ -62,9 +62,7 @@ def read_scalesim_csv(path: str | Path) -> list[LayerDesc]:
             try:
                 value = int(cell)
             except ValueError:
-                raise ConfigError(
-                    f"{path}: row {line_number}, column '{column}': {cell!r} is not an integer"
-                ) from None
+                raise ConfigError(f"{path}: row {line_number}, column '{column}': {cell!r} is not an integer") from None
             if value < 1:
                 raise ConfigError(f"{path}: row {line_number}, column '{column}': must be >= 1, got {value}")
             values.append(value)
@@ -75,8 +73,7 @@ def read_scalesim_csv(path: str | Path) -> list[LayerDesc]:
         ):
             if kernel > size:
                 raise ConfigError(
-                    f"{path}: row {line_number}, column '{column}': "
-                    f"filter {kernel} is larger than the input {size}"
+                    f"{path}: row {line_number}, column '{column}': filter {kernel} is larger than the input {size}"
                 )
         name = cells[0] or f"layer{line_number - 1}"
         depthwise = "DP" in name

@@ -1,0 +1,1 @@
+"""Deployment: BatchNorm folding, ONNX export (fp32 and int8), a predictor, and speed benchmarks."""

@@ -1,0 +1,266 @@
+"""Inference speed of SqueezeNext and its peers, every backend, in one run (``squeezenext bench``).
+
+Each (model, backend, batch) is timed in its own subprocess, with the thread count and glibc allocator
+settings of ENVIRONMENT.md, so that peak memory (the child's maximum resident set) and allocator state
+belong to that measurement alone. The machine's own fp32 matrix-multiply rate is measured in the same
+run and every result is also given as a fraction of it. Speed targets are compared as ratios between
+models measured in this run, never as absolute times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+BACKENDS = ("eager", "eager-opt", "compile", "onnxruntime", "onnxruntime-int8")
+DEFAULT_BACKENDS = ("eager", "eager-opt", "onnxruntime", "onnxruntime-int8")
+OURS = ("sqnxt23_w1", "sqnxt23v5_w1")
+PEERS = (
+    "torchvision:squeezenet1_0",
+    "torchvision:squeezenet1_1",
+    "torchvision:alexnet",
+    "torchvision:mobilenet_v2",
+    "pytorchcv:sqnxt23_w1",
+    "pytorchcv:sqnxt23v5_w1",
+)
+ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
+"""glibc settings that keep large activation buffers (ENVIRONMENT.md: 1.5-3x faster batch-32 torch runs)."""
+
+
+def pytorchcv_available() -> bool:
+    """Whether the pytorchcv package is importable (its models are peers when it is)."""
+    try:
+        import pytorchcv  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def default_models() -> list[str]:
+    """Ours and the peers, pytorchcv's only when installed."""
+    return [*OURS, *(m for m in PEERS if not m.startswith("pytorchcv:") or pytorchcv_available())]
+
+
+def build_module(name: str) -> nn.Module:
+    """Our registered models, ``torchvision:<name>`` or ``pytorchcv:<name>``, in eval mode."""
+    if name.startswith("torchvision:"):
+        import torchvision
+
+        module: nn.Module = torchvision.models.get_model(name.removeprefix("torchvision:"), weights=None)
+    elif name.startswith("pytorchcv:"):
+        from pytorchcv.models import squeezenext as pytorchcv_squeezenext
+
+        module = getattr(pytorchcv_squeezenext, name.removeprefix("pytorchcv:"))()
+    else:
+        from squeezenext.registry import create_model
+
+        module = create_model(name)
+    return module.eval()
+
+
+def matmul_gmacs(threads: int, size: int = 2048, repeats: int = 5) -> float:
+    """This machine's fp32 matrix-multiply rate (GMAC/s): the practical ceiling for convolutions."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - start)
+    return size**3 / statistics.median(times) / 1e9
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measurement."""
+
+    model: str
+    backend: str
+    batch: int
+    input_size: int
+    threads: int
+    min_seconds: float
+    min_iterations: int
+
+
+def _timed(run: Callable[[], object], case: Case) -> list[float]:
+    for _ in range(3):
+        run()
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < case.min_iterations or time.perf_counter() - started < case.min_seconds:
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _onnx_session(module: nn.Module, case: Case, int8: bool, work: Path) -> Callable[[np.ndarray], object]:
+    import onnxruntime as ort
+
+    from squeezenext.deploy.export import LoadedModel, export_onnx
+    from squeezenext.deploy.quantize import quantize_int8
+    from squeezenext.train.data import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
+
+    preprocessing = Preprocessing("imagenet", case.input_size, 3, IMAGENET_MEAN, IMAGENET_STD, True)
+    loaded = LoadedModel(case.model, module, [str(i) for i in range(1000)], preprocessing, None)
+    path = work / "model.onnx"
+    export_onnx(loaded, path, batch=None)
+    if int8:
+        calibration = np.random.default_rng(0).standard_normal((64, 3, case.input_size, case.input_size))
+        quantize_int8(path, work / "int8.onnx", calibration.astype(np.float32))
+        path = work / "int8.onnx"
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = case.threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})
+
+
+def measure(case: Case) -> dict[str, Any]:
+    """Time one case in this process (the worker side of :func:`run_case`)."""
+    from squeezenext.deploy.fold import fold_batchnorm
+
+    torch.set_num_threads(case.threads)
+    module = build_module(case.model)
+    shape = (case.batch, 3, case.input_size, case.input_size)
+    x = torch.randn(shape)
+    run: Callable[[], object]
+    with tempfile.TemporaryDirectory() as tmp:
+        if case.backend == "eager":
+
+            def run() -> object:
+                with torch.inference_mode():
+                    return module(x)
+        elif case.backend in ("eager-opt", "compile"):
+            folded = fold_batchnorm(module).to(memory_format=torch.channels_last)
+            target = torch.compile(folded) if case.backend == "compile" else folded
+            x_cl = x.contiguous(memory_format=torch.channels_last)
+
+            def run() -> object:
+                with torch.inference_mode():
+                    return target(x_cl)
+        elif case.backend in ("onnxruntime", "onnxruntime-int8"):
+            session = _onnx_session(module, case, case.backend == "onnxruntime-int8", Path(tmp))
+            x_np = x.numpy()
+
+            def run() -> object:
+                return session(x_np)
+        else:
+            raise ValueError(f"unknown backend {case.backend!r}; valid: {', '.join(BACKENDS)}")
+        times = _timed(run, case)
+    return {"times": times}
+
+
+def run_case(case: Case) -> dict[str, Any]:
+    """Measure ``case`` in a fresh subprocess; add its peak memory."""
+    env = {**os.environ, **ALLOCATOR_ENV, "OMP_NUM_THREADS": str(case.threads)}
+    payload = json.dumps(case.__dict__)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    process = subprocess.run(
+        [sys.executable, "-m", "squeezenext.deploy.bench", payload], env=env, capture_output=True, text=True
+    )
+    if process.returncode != 0:
+        return {"error": process.stderr.strip().splitlines()[-1] if process.stderr.strip() else "failed"}
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result: dict[str, Any] = json.loads(process.stdout.strip().splitlines()[-1])
+    times = sorted(result.pop("times"))
+    result.update(
+        median_ms=1e3 * statistics.median(times),
+        p90_ms=1e3 * times[min(len(times) - 1, int(0.9 * len(times)))],
+        iterations=len(times),
+        images_per_s=case.batch / statistics.median(times),
+        peak_rss_mib=peak_kib / 1024 if peak_kib > before else None,
+    )
+    return result
+
+
+def environment(threads: int) -> dict[str, Any]:
+    """Machine, versions and threads, recorded with the results."""
+    import onnxruntime
+    import torchvision
+
+    return {
+        "machine": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "threads": threads,
+        "allocator_env": ALLOCATOR_ENV,
+    }
+
+
+def model_macs(name: str, input_size: int) -> int:
+    """MACs of one image (conv + FC), traced."""
+    from squeezenext.workload import total_macs, trace_layers
+
+    return total_macs(trace_layers(build_module(name), input_size))
+
+
+def run_benchmark(
+    models: Sequence[str],
+    backends: Sequence[str],
+    batches: Sequence[int],
+    input_size: int,
+    threads: int,
+    min_seconds: float,
+    progress: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Every (model, backend, batch) with MACs, GMAC/s and the fraction of the matmul rate."""
+    for backend in backends:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    peak = matmul_gmacs(threads)
+    progress(f"fp32 matrix multiply (2048^3, {threads} threads): {peak:.1f} GMAC/s")
+    results = []
+    for model in models:
+        macs = model_macs(model, input_size)
+        for backend in backends:
+            for batch in batches:
+                case = Case(model, backend, batch, input_size, threads, min_seconds, 10 if batch == 1 else 3)
+                measured = run_case(case)
+                entry = {"model": model, "backend": backend, "batch": batch, "macs_per_image": macs, **measured}
+                if "median_ms" in measured:
+                    gmacs = macs * batch / (measured["median_ms"] / 1e3) / 1e9
+                    entry.update(gmacs_per_s=gmacs, fraction_of_matmul=gmacs / peak)
+                    progress(f"{model:28s} {backend:17s} batch {batch:3d}: {measured['median_ms']:8.2f} ms")
+                else:
+                    progress(f"{model:28s} {backend:17s} batch {batch:3d}: FAILED {measured['error']}")
+                results.append(entry)
+    return {
+        "environment": environment(threads),
+        "input_size": input_size,
+        "matmul_gmacs_per_s": peak,
+        "results": results,
+    }
+
+
+def main() -> None:
+    """Worker entry: ``python -m squeezenext.deploy.bench '<case json>'`` prints the timings as JSON."""
+    case = Case(**json.loads(sys.argv[1]))
+    print(json.dumps(measure(case)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""ONNX export: BatchNorm folded, one self-contained file, checked, and verified against PyTorch.
+
+onnxruntime fuses each Conv with its ReLU when it loads the model (its CPU graph optimizer), so the file
+stays portable ONNX. The model's class names and preprocessing travel in the ONNX metadata, which the
+:class:`~squeezenext.deploy.predictor.Predictor` reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from squeezenext.deploy.fold import count_batchnorms, fold_batchnorm
+from squeezenext.fileio import atomic_path
+from squeezenext.registry import create_model, resolve_name
+from squeezenext.train.checkpoint import load_checkpoint
+from squeezenext.train.config import from_mapping
+from squeezenext.train.data import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
+from squeezenext.train.engine import build_model
+
+INPUT_NAME, OUTPUT_NAME = "image", "logits"
+FP32_TOLERANCE = 1e-3
+"""Largest accepted ``max |onnx - torch| / max |torch|`` of an fp32 export."""
+OPSET = 18
+
+
+class ExportError(RuntimeError):
+    """The export failed a check; the message gives the measured error and the tolerance."""
+
+
+@dataclass
+class LoadedModel:
+    """A model to deploy, with what inference needs to know about its input and labels."""
+
+    name: str
+    module: nn.Module
+    classes: list[str]
+    preprocessing: Preprocessing
+    checkpoint: dict[str, Any] | None
+
+
+def load_model(source: str, input_size: int | None = None) -> LoadedModel:
+    """A training checkpoint (``model.pt``), or a registered name (Xavier-initialized, 1000 ImageNet classes)."""
+    path = Path(source)
+    if path.suffix == ".pt" or path.exists():
+        state = load_checkpoint(path)
+        config = from_mapping(state["config"], str(path))
+        module = build_model(config, len(state["classes"]), state["in_channels"])
+        module.load_state_dict(state["model"])
+        preprocessing = Preprocessing(**state["preprocessing"])
+        if input_size is not None and input_size != preprocessing.input_size:
+            preprocessing = dataclasses.replace(preprocessing, input_size=input_size)
+        return LoadedModel(config.model, module.eval(), list(state["classes"]), preprocessing, state)
+    name = resolve_name(source)
+    size = input_size or 227
+    module = create_model(name).eval()
+    preprocessing = Preprocessing("imagenet", size, 3, IMAGENET_MEAN, IMAGENET_STD, scale_to_unit=True)
+    return LoadedModel(name, module, [f"class {i}" for i in range(1000)], preprocessing, None)
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """``max |actual - expected| / max |expected|``: scale-free, so random-init networks compare too."""
+    return float(np.abs(actual - expected).max() / max(float(np.abs(expected).max()), 1e-12))
+
+
+def export_onnx(
+    model: LoadedModel, out: str | Path, *, batch: int | None, verify_inputs: torch.Tensor | None = None
+) -> dict[str, Any]:
+    """Fold BatchNorm, export to ``out`` (``batch=None``: dynamic batch), check, verify; return a report."""
+    import onnx
+    import onnxruntime as ort
+
+    out = Path(out)
+    size, channels = model.preprocessing.input_size, model.preprocessing.in_channels
+    minimum = int(getattr(model.module, "min_input_size", 1))
+    if size < minimum:
+        raise ValueError(f"input size {size} is smaller than the minimum {minimum} of {model.name}")
+    folded = fold_batchnorm(model.module)
+    example = torch.randn(batch or 2, channels, size, size)
+    dynamic = {"x": {0: torch.export.Dim("batch", min=1, max=4096)}} if batch is None else None
+    with atomic_path(out) as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # the exporter's progress lines and deprecation notes
+        torch.onnx.export(
+            folded,
+            (example,),
+            str(tmp),
+            dynamo=True,
+            external_data=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=dynamic,
+            opset_version=OPSET,
+        )
+        proto = onnx.load(str(tmp))
+        onnx.checker.check_model(proto, full_check=True)
+        metadata = {
+            "squeezenext.model": model.name,
+            "squeezenext.classes": json.dumps(model.classes),
+            "squeezenext.preprocessing": json.dumps(dataclasses.asdict(model.preprocessing)),
+        }
+        for key, value in metadata.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.save(proto, str(tmp))
+        inputs = verify_inputs if verify_inputs is not None else torch.randn(batch or 8, channels, size, size)
+        with torch.no_grad():
+            expected = model.module(inputs).numpy()
+        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        actual = session.run(None, {session.get_inputs()[0].name: inputs.numpy()})[0]
+        error = relative_error(actual, expected)
+        if not error <= FP32_TOLERANCE:
+            raise ExportError(
+                f"the ONNX model differs from PyTorch by {error:.2e} (max abs difference / max abs output), "
+                f"above the tolerance {FP32_TOLERANCE:.0e}; nothing was written to {out}"
+            )
+    return {
+        "path": str(out),
+        "bytes": out.stat().st_size,
+        "batchnorms_left": count_batchnorms(folded),
+        "max_relative_error": error,
+        "verified_on": int(inputs.shape[0]),
+        "dynamic_batch": batch is None,
+        "input_size": size,
+        "nodes": len(proto.graph.node),
+    }

@@ -1,0 +1,104 @@
+"""Classify images with an exported ONNX model or a training checkpoint, preprocessed as in training."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from squeezenext.train.data import Preprocessing, build_transforms
+
+ImageInput = str | Path | Image.Image | np.ndarray
+
+
+class PredictorError(ValueError):
+    """A model or image that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Top-k labels of one image, most probable first."""
+
+    labels: list[str]
+    probabilities: list[float]
+
+
+class Predictor:
+    """``Predictor("model.onnx")`` or ``Predictor("runs/x/model.pt")``; then ``predict([...], top_k)``."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise PredictorError(f"model file {path} does not exist")
+        self._session: Any = None
+        self._module: torch.nn.Module | None = None
+        if path.suffix == ".onnx":
+            self._load_onnx(path)
+        else:
+            from squeezenext.deploy.export import load_model
+
+            loaded = load_model(str(path))
+            self._module, self.classes, self.preprocessing = loaded.module, loaded.classes, loaded.preprocessing
+        p = self.preprocessing
+        repeat = p.grey and p.in_channels == 3
+        self._transform = build_transforms(p.transform, p.input_size, p.mean, p.std, repeat_grey=repeat)[1]
+        self._mode = "L" if p.grey else "RGB"
+
+    def _load_onnx(self, path: Path) -> None:
+        import onnx
+        import onnxruntime as ort
+
+        try:
+            model = onnx.load(str(path))
+            self._session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as error:  # protobuf and onnxruntime raise their own types for corrupt files
+            raise PredictorError(f"{path} is not a readable ONNX model ({error})") from None
+        metadata = {entry.key: entry.value for entry in model.metadata_props}
+        if "squeezenext.preprocessing" not in metadata:
+            raise PredictorError(f"{path} has no squeezenext metadata; export it with `squeezenext export`")
+        self.classes = json.loads(metadata["squeezenext.classes"])
+        self.preprocessing = Preprocessing(**json.loads(metadata["squeezenext.preprocessing"]))
+
+    def _prepare(self, image: ImageInput) -> torch.Tensor:
+        if isinstance(image, str | Path):
+            try:
+                with Image.open(image) as opened:
+                    image = opened.convert(self._mode)
+            except FileNotFoundError:
+                raise PredictorError(f"image {image} does not exist") from None
+            except (UnidentifiedImageError, OSError) as error:
+                raise PredictorError(f"cannot read image {image}: {error}") from None
+        elif isinstance(image, np.ndarray):
+            image = Image.fromarray(image.astype(np.uint8)).convert(self._mode)
+        else:
+            image = image.convert(self._mode)
+        return self._transform(image, 0)
+
+    def logits(self, images: Sequence[ImageInput]) -> np.ndarray:
+        """Raw class scores, shape (len(images), classes)."""
+        batch = torch.stack([self._prepare(image) for image in images])
+        if self._session is not None:
+            name = self._session.get_inputs()[0].name
+            return np.asarray(self._session.run(None, {name: batch.numpy()})[0])
+        assert self._module is not None
+        with torch.no_grad():
+            scores: np.ndarray = self._module(batch).numpy()
+        return scores
+
+    def predict(self, images: Sequence[ImageInput], top_k: int = 5) -> list[Prediction]:
+        """The ``top_k`` most probable classes of each image."""
+        scores = self.logits(images)
+        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+        probabilities = exp / exp.sum(axis=1, keepdims=True)
+        k = min(top_k, probabilities.shape[1])
+        results = []
+        for row in probabilities:
+            order = np.argsort(-row)[:k]
+            results.append(Prediction([self.classes[i] for i in order], [float(row[i]) for i in order]))
+        return results

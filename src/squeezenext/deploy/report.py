@@ -1,0 +1,135 @@
+"""Tables, targets and a plot from ``squeezenext bench`` results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from squeezenext.plotting import plt, save_figure
+from squeezenext.tables import format_table
+
+SQUEEZENET_SPEEDUP = 2.59
+"""The paper's speed-up of 1.0-SqNxt-23v5 over SqueezeNet (on its simulated accelerator)."""
+MATMUL_FRACTION = 0.70
+INT8_SPEEDUP = 1.5
+
+
+def _median(results: list[dict[str, Any]], model: str, backend: str, batch: int) -> float | None:
+    for entry in results:
+        if (entry["model"], entry["backend"], entry["batch"]) == (model, backend, batch) and "median_ms" in entry:
+            return float(entry["median_ms"])
+    return None
+
+
+def results_table(payload: dict[str, Any]) -> str:
+    """One row per measurement."""
+    rows = []
+    for e in payload["results"]:
+        if "median_ms" not in e:
+            rows.append([e["model"], e["backend"], e["batch"], "failed", "", "", "", "", e.get("error", "")])
+            continue
+        rows.append(
+            [
+                e["model"],
+                e["backend"],
+                e["batch"],
+                f"{e['median_ms']:.2f}",
+                f"{e['p90_ms']:.2f}",
+                f"{e['images_per_s']:.1f}",
+                f"{e['gmacs_per_s']:.1f}",
+                f"{100 * e['fraction_of_matmul']:.0f}%",
+                f"{e['peak_rss_mib']:.0f}" if e.get("peak_rss_mib") else "",
+            ]
+        )
+    headers = ["model", "backend", "batch", "median ms", "p90 ms", "images/s", "GMAC/s", "of matmul", "peak MiB"]
+    return format_table(headers, rows)
+
+
+def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's speed targets as ratios from this run: each with the measured ratio and the goal."""
+    results = payload["results"]
+    checks: list[dict[str, Any]] = []
+
+    def ratio(name: str, slow: float | None, fast: float | None, goal: float) -> None:
+        if slow is None or fast is None:
+            checks.append({"target": name, "ratio": None, "goal": goal, "met": None})
+            return
+        value = slow / fast
+        checks.append({"target": name, "ratio": value, "goal": goal, "met": value >= goal})
+
+    for backend in ("onnxruntime", "eager", "eager-opt"):
+        v5 = _median(results, "sqnxt23v5_w1", backend, 1)
+        ratio(
+            f"v5 vs SqueezeNet 1.0, {backend}, batch 1",
+            _median(results, "torchvision:squeezenet1_0", backend, 1),
+            v5,
+            SQUEEZENET_SPEEDUP,
+        )
+        for peer in ("torchvision:squeezenet1_1", "torchvision:mobilenet_v2"):
+            ratio(f"v5 vs {peer.split(':')[1]}, {backend}, batch 1", _median(results, peer, backend, 1), v5, 1.0)
+    backends = sorted({e["backend"] for e in results})
+    for backend in backends:
+        for batch in sorted({e["batch"] for e in results}):
+            ours = _median(results, "sqnxt23_w1", backend, batch)
+            ratio(
+                f"sqnxt23_w1 vs pytorchcv, {backend}, batch {batch}",
+                _median(results, "pytorchcv:sqnxt23_w1", backend, batch),
+                ours,
+                1.0,
+            )
+    for batch in sorted({e["batch"] for e in results}):
+        ratio(
+            f"sqnxt23_w1 best eager vs pytorchcv as shipped (eager), batch {batch}",
+            _median(results, "pytorchcv:sqnxt23_w1", "eager", batch),
+            min(filter(None, [_median(results, "sqnxt23_w1", b, batch) for b in ("eager", "eager-opt")]), default=None),
+            2.0,
+        )
+    for entry in results:
+        fp32 = entry["backend"] in ("onnxruntime", "eager-opt", "compile")
+        if entry["model"] == "sqnxt23_w1" and entry["batch"] == 32 and "fraction_of_matmul" in entry and fp32:
+            checks.append(
+                {
+                    "target": f"sqnxt23_w1 fp32 {entry['backend']} batch 32: fraction of matmul rate",
+                    "ratio": entry["fraction_of_matmul"],
+                    "goal": MATMUL_FRACTION,
+                    "met": entry["fraction_of_matmul"] >= MATMUL_FRACTION,
+                }
+            )
+    for model in ("sqnxt23_w1", "sqnxt23v5_w1"):
+        for batch in sorted({e["batch"] for e in results}):
+            ratio(
+                f"{model} int8 vs fp32 onnxruntime, batch {batch}",
+                _median(results, model, "onnxruntime", batch),
+                _median(results, model, "onnxruntime-int8", batch),
+                INT8_SPEEDUP,
+            )
+    return checks
+
+
+def targets_table(checks: list[dict[str, Any]]) -> str:
+    """Targets with the measured ratio, the goal and how far off a missed one is."""
+    rows = []
+    for check in checks:
+        if check["ratio"] is None:
+            rows.append([check["target"], "not measured", f"{check['goal']:.2f}", ""])
+            continue
+        status = "met" if check["met"] else f"MISSED by {100 * (1 - check['ratio'] / check['goal']):.0f}%"
+        rows.append([check["target"], f"{check['ratio']:.2f}", f"{check['goal']:.2f}", status])
+    return format_table(["target", "measured", "goal", "status"], rows)
+
+
+def plot_latency(payload: dict[str, Any], path: str | Path, batch: int = 1) -> None:
+    """Median latency per model, one bar per backend."""
+    results = [e for e in payload["results"] if e["batch"] == batch and "median_ms" in e]
+    models = list(dict.fromkeys(e["model"] for e in results))
+    backends = list(dict.fromkeys(e["backend"] for e in results))
+    width = 0.8 / max(len(backends), 1)
+    figure, axis = plt.subplots(figsize=(max(8, 1.3 * len(models)), 4.5))
+    for i, backend in enumerate(backends):
+        values = [_median(results, m, backend, batch) or 0.0 for m in models]
+        axis.bar([j + i * width for j in range(len(models))], values, width, label=backend)
+    axis.set_xticks([j + 0.4 - width / 2 for j in range(len(models))], [m.split(":")[-1] for m in models], rotation=30)
+    axis.set_ylabel(f"median latency, batch {batch} (ms)")
+    axis.legend()
+    axis.set_title(f"Inference on {payload['environment']['processor']} ({payload['environment']['threads']} threads)")
+    save_figure(figure, path)

@@ -1,0 +1,442 @@
+"""The training loop: one CPU to many GPUs over several machines (torchrun + DistributedDataParallel).
+
+Launch with ``squeezenext train`` (one process) or ``torchrun ... -m squeezenext.cli train`` (docs/training.md).
+Rank 0 logs, evaluates and writes checkpoints; every rank runs the same steps on its share of the global
+batch (DistributedSampler), so a run over ``N`` processes sees the same images per step as one process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+
+from squeezenext.fileio import atomic_write_text
+from squeezenext.registry import create_model
+from squeezenext.train.checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from squeezenext.train.config import TrainConfig, TrainConfigError, save_config
+from squeezenext.train.data import DataBundle, build_data, collate
+from squeezenext.train.metrics import MetricsLog
+from squeezenext.train.schedule import PolySchedule
+from squeezenext.workload import count_parameters
+
+TORCHVISION_PREFIX = "torchvision:"
+RESUME_COMPATIBLE_KEYS = (
+    "out",
+    "progress",
+    "workers",
+    "log_every",
+    "checkpoint_every",
+    "device",
+    "compile",
+    "eval_every",
+)
+"""Keys that may change between a run and its resumption; every other key must match."""
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is left as it was."""
+
+
+@dataclass(frozen=True)
+class Topology:
+    """This process's place in the run."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(config: TrainConfig) -> Topology:
+    """Join the torchrun process group when WORLD_SIZE > 1 (NCCL on GPUs, gloo on CPUs)."""
+    use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise TrainConfigError("device: cuda was asked for but no GPU is visible; use device: cpu or auto")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    if use_cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = torch.device("cuda", local)
+    else:
+        device = torch.device("cpu")
+    return Topology(rank=rank, world=world, device=device)
+
+
+def build_model(config: TrainConfig, num_classes: int, in_channels: int) -> nn.Module:
+    """A registered SqueezeNext, or ``torchvision:<name>`` (3-channel input only, unmodified)."""
+    if config.model.startswith(TORCHVISION_PREFIX):
+        import torchvision
+
+        if in_channels != 3:
+            raise TrainConfigError("torchvision models take 3-channel input: set grey: repeat for grey data")
+        name = config.model.removeprefix(TORCHVISION_PREFIX)
+        try:
+            model: nn.Module = torchvision.models.get_model(name, weights=None, num_classes=num_classes)
+        except ValueError as error:
+            raise TrainConfigError(f"{config.model}: {error}") from None
+        return model
+    return create_model(
+        config.model, num_classes=num_classes, flavor=config.flavor, in_channels=in_channels, stem=config.stem
+    )
+
+
+def _autocast(config: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    if config.amp == "none":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if config.amp == "bf16" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, loader: DataLoader[Any], device: torch.device, config: TrainConfig
+) -> dict[str, float | int]:
+    """Loss, top-1 and top-5 accuracy (percent) over a whole loader; unreadable images are counted."""
+    was_training = model.training
+    model.eval()
+    total, correct1, correct5, loss_sum, bad = 0, 0, 0, 0.0, 0
+    for images, labels, skipped in loader:
+        bad += skipped
+        if labels.numel() == 0:
+            continue
+        images, labels = _to_device(images, labels, device, config)
+        with _autocast(config, device):
+            logits = model(images)
+        logits = logits.float()
+        loss_sum += float(nn.functional.cross_entropy(logits, labels, reduction="sum"))
+        top = logits.topk(min(5, logits.shape[1]), dim=1).indices
+        hits = top == labels[:, None]
+        correct1 += int(hits[:, 0].sum())
+        correct5 += int(hits.any(dim=1).sum())
+        total += int(labels.numel())
+    model.train(was_training)
+    if total == 0:
+        raise ValueError("no readable image in the evaluation set")
+    return {
+        "loss": loss_sum / total,
+        "top1": 100.0 * correct1 / total,
+        "top5": 100.0 * correct5 / total,
+        "images": total,
+        "unreadable": bad,
+    }
+
+
+def _to_device(
+    images: torch.Tensor, labels: torch.Tensor, device: torch.device, config: TrainConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+    return images, labels.to(device, non_blocking=True)
+
+
+class _StopRequest:
+    """SIGTERM/SIGINT set a flag; the loop saves a checkpoint after the current step and exits."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequest:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signal = signum
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _any_rank(flag: bool, topology: Topology) -> bool:
+    if topology.world == 1:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=topology.device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item() > 0)
+
+
+class Trainer:
+    """One training run: ``Trainer(config).fit(resume)`` returns the final test metrics."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.topology = setup_distributed(config)
+        if config.amp == "fp16" and self.topology.device.type != "cuda":
+            raise TrainConfigError("amp: fp16 needs a GPU (with grad scaling); on the CPU use amp: bf16")
+        if config.batch_size % self.topology.world:
+            raise TrainConfigError(
+                f"batch_size {config.batch_size} (global) is not divisible by the {self.topology.world} processes"
+            )
+        self.local_batch = config.batch_size // self.topology.world
+        if config.deterministic:
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.manual_seed(config.seed)
+        self.out = Path(config.out)
+        self.data: DataBundle = build_data(config)
+        self.steps_per_epoch = len(self.data.train) // config.batch_size
+        if self.steps_per_epoch == 0:
+            raise TrainConfigError(
+                f"the training set has {len(self.data.train)} images, fewer than one global batch "
+                f"of {config.batch_size}; lower batch_size"
+            )
+        full = self.steps_per_epoch * config.epochs
+        self.total_steps = min(full, config.max_steps) if config.max_steps else full
+        self.schedule = PolySchedule.scaled(
+            base_lr=config.base_lr,
+            base_batch=config.base_batch,
+            global_batch=config.batch_size,
+            total_steps=self.total_steps,
+            warmup_iters=config.warmup_iters,
+            warmup_start_lr=config.warmup_start_lr,
+            power=config.lr_power,
+        )
+        model = build_model(config, len(self.data.classes), self.data.in_channels).to(self.topology.device)
+        if config.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.params = count_parameters(model, "paper")
+        self.optimizer = torch.optim.SGD(
+            model.parameters(), lr=self.schedule(0), momentum=config.momentum, weight_decay=config.weight_decay
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp == "fp16")
+        wrapped: nn.Module = model
+        if self.topology.world > 1:
+            ids = [self.topology.device.index] if self.topology.device.type == "cuda" else None
+            wrapped = DistributedDataParallel(model, device_ids=ids)
+        self.forward_module = torch.compile(wrapped) if config.compile else wrapped
+        self.global_step = 0
+        self.epoch = 0
+        self.step_in_epoch = 0
+        self.unreadable = 0
+
+    # -- checkpoints ---------------------------------------------------------------------------------
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out / "checkpoints"
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "global_step": self.global_step,
+            "rng": rng_state(),
+            "config": dataclasses.asdict(self.config),
+            "classes": self.data.classes,
+            "in_channels": self.data.in_channels,
+            "preprocessing": dataclasses.asdict(self.data.preprocessing),
+        }
+
+    def save(self, name: str = "last.pt") -> Path:
+        path = self.checkpoint_dir / name
+        if self.topology.main:
+            save_checkpoint(self._state(), path)
+        return path
+
+    def resume(self, source: str) -> bool:
+        """``auto``: the run's ``last.pt`` if present; else a path. Returns whether a checkpoint was loaded."""
+        path = self.checkpoint_dir / "last.pt" if source == "auto" else Path(source)
+        if source == "auto" and not path.exists():
+            return False
+        state = load_checkpoint(path)
+        saved = state["config"]
+        mine = dataclasses.asdict(self.config)
+        differing = sorted(k for k in mine if k not in RESUME_COMPATIBLE_KEYS and saved.get(k) != mine[k])
+        if differing:
+            details = ", ".join(f"{k}: {saved.get(k)!r} -> {mine[k]!r}" for k in differing)
+            raise CheckpointError(f"{path} was written by a run with another configuration ({details})")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.step_in_epoch = state["epoch"], state["step_in_epoch"]
+        self.global_step = state["global_step"]
+        set_rng_state(state["rng"])
+        if self.step_in_epoch >= self.steps_per_epoch:
+            self.epoch, self.step_in_epoch = self.epoch + 1, 0
+        return True
+
+    # -- loop ----------------------------------------------------------------------------------------
+    def _train_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+        """This rank's batches of the current epoch, after the ones already done."""
+        train = self.data.train
+        train.set_epoch(self.epoch)
+        sampler: DistributedSampler[int] = DistributedSampler(
+            train, num_replicas=self.topology.world, rank=self.topology.rank, shuffle=True, seed=self.config.seed
+        )
+        sampler.set_epoch(self.epoch)
+        indices = list(sampler)[self.step_in_epoch * self.local_batch :]
+        loader = DataLoader(
+            train,
+            batch_size=self.local_batch,
+            sampler=indices,
+            num_workers=self.config.workers,
+            collate_fn=collate,
+            drop_last=True,
+            pin_memory=self.topology.device.type == "cuda",
+        )
+        yield from loader
+
+    def _test_loader(self) -> DataLoader[Any]:
+        return DataLoader(
+            self.data.test,
+            batch_size=max(self.local_batch, 64),
+            num_workers=self.config.workers,
+            collate_fn=collate,
+        )
+
+    def _train_step(self, images: torch.Tensor, labels: torch.Tensor) -> float:
+        lr = self.schedule(self.global_step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        images, labels = _to_device(images, labels, self.topology.device, self.config)
+        if self.config.freeze_bn:
+            for module in self.model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        with _autocast(self.config, self.topology.device):
+            logits = self.forward_module(images)
+            loss = nn.functional.cross_entropy(logits.float(), labels, label_smoothing=self.config.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        scaled: torch.Tensor = self.scaler.scale(loss)
+        scaled.backward()  # type: ignore[no-untyped-call]
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        value = loss.detach()
+        if self.topology.world > 1:
+            dist.all_reduce(value, op=dist.ReduceOp.AVG)
+        return float(value)
+
+    def fit(self, resume: str | None = None) -> dict[str, Any]:
+        """Train to the end (or to a stop signal), evaluate on the test set, write the run's outputs."""
+        config, main = self.config, self.topology.main
+        if resume:
+            self.resume(resume)
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            save_config(config, self.out / "config.yaml")
+        log = MetricsLog(self.out, self.global_step) if main else None
+        progress = None
+        if main and config.progress:
+            from tqdm import tqdm
+
+            progress = tqdm(total=self.total_steps, initial=self.global_step, unit="step", dynamic_ncols=True)
+        started = time.perf_counter()
+        window_start, window_images = time.perf_counter(), 0
+        test_metrics: dict[str, float | int] = {}
+        with _StopRequest() as stop:
+            while self.global_step < self.total_steps:
+                for images, labels, bad in self._train_batches():
+                    self.unreadable += bad
+                    if labels.numel():
+                        loss = self._train_step(images, labels)
+                        if not math.isfinite(loss):
+                            raise TrainingDivergedError(
+                                f"loss became {loss} at epoch {self.epoch} step {self.global_step} "
+                                f"(lr {self.schedule(self.global_step):.4g}); stopped without saving, so "
+                                f"{self.checkpoint_dir / 'last.pt'} (if any) is the last good state. Lower "
+                                "base_lr, lengthen warmup_iters or use amp: none, then --resume auto."
+                            )
+                        window_images += int(labels.numel()) * self.topology.world
+                    self.global_step += 1
+                    self.step_in_epoch += 1
+                    if main and labels.numel() and (self.global_step % config.log_every == 0 or self.global_step == 1):
+                        elapsed = time.perf_counter() - window_start
+                        rate = window_images / elapsed if elapsed > 0 else 0.0
+                        window_start, window_images = time.perf_counter(), 0
+                        lr = self.schedule(self.global_step - 1)
+                        step_record = {"step": self.global_step, "epoch": self.epoch, "loss": loss, "lr": lr}
+                        step_record["images_per_s"] = rate
+                        assert log is not None
+                        log.add("step", step_record)
+                        if progress is not None:
+                            progress.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.3g}", img_s=f"{rate:.0f}")
+                    if progress is not None:
+                        progress.update(1)
+                    if config.checkpoint_every and self.global_step % config.checkpoint_every == 0:
+                        self.save()
+                    if _any_rank(stop.signal is not None, self.topology):
+                        path = self.save()
+                        if progress is not None:
+                            progress.close()
+                        if main:
+                            print(f"stopped by a signal at step {self.global_step}; checkpoint {path}")
+                            print("resume with --resume auto")
+                        return {"status": "interrupted", "step": self.global_step, "checkpoint": str(path)}
+                    if self.global_step >= self.total_steps:
+                        break
+                epoch_done = self.step_in_epoch >= self.steps_per_epoch or self.global_step >= self.total_steps
+                if not epoch_done:
+                    continue
+                epoch_record: dict[str, Any] = {"step": self.global_step, "epoch": self.epoch}
+                last = self.global_step >= self.total_steps
+                if main and config.eval_every and ((self.epoch + 1) % config.eval_every == 0 or last):
+                    test_metrics = evaluate(self.model, self._test_loader(), self.topology.device, config)
+                    epoch_record.update({f"test_{k}": v for k, v in test_metrics.items()})
+                if log is not None:
+                    log.add("epoch", epoch_record)
+                self.save(f"epoch_{self.epoch:03d}.pt")
+                self.save()
+                self.epoch, self.step_in_epoch = self.epoch + 1, 0
+        if progress is not None:
+            progress.close()
+        return self._finish(log, test_metrics, time.perf_counter() - started)
+
+    def _finish(self, log: MetricsLog | None, test_metrics: dict[str, float | int], seconds: float) -> dict[str, Any]:
+        unreadable = self.unreadable
+        if self.topology.world > 1:
+            count = torch.tensor([unreadable], device=self.topology.device)
+            dist.all_reduce(count)
+            unreadable = int(count.item())
+        if not self.topology.main:
+            return {"status": "done"}
+        if not test_metrics:
+            test_metrics = evaluate(self.model, self._test_loader(), self.topology.device, self.config)
+        results = {
+            "status": "done",
+            "model": self.config.model,
+            "params": self.params,
+            "steps": self.global_step,
+            "epochs": self.config.epochs,
+            "train_seconds_this_session": seconds,
+            "unreadable_train_images": unreadable,
+            "test": test_metrics,
+        }
+        final = self._state()
+        final["results"] = results
+        save_checkpoint(final, self.out / "model.pt")
+        atomic_write_text(self.out / "results.json", json.dumps(results, indent=2) + "\n")
+        if log is not None:
+            log.write_csv()
+            log.plot(self.out / "curves.png")
+            log.close()
+        if unreadable:
+            print(f"skipped {unreadable} unreadable training images (bad_images: skip)")
+        return results

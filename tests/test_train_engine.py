@@ -1,0 +1,105 @@
+"""The training engine: learning, divergence, signals, resume, outputs, evaluation."""
+
+import dataclasses
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from squeezenext.cli import main
+from squeezenext.train.checkpoint import CheckpointError, load_checkpoint
+from squeezenext.train.config import TrainConfig
+from squeezenext.train.data import collate
+from squeezenext.train.engine import Trainer, TrainingDivergedError
+from train_helpers import env, run_train, train_command, weights
+
+
+def _config(tmp_path: Path, **changes: object) -> TrainConfig:
+    base = TrainConfig(
+        data="fake", input_size=32, stem="small", model="sqnxt23_w1", fake_images=16, fake_classes=4,
+        batch_size=8, base_batch=8, base_lr=0.05, warmup_iters=0, epochs=1, progress=False, log_every=1,
+        out=str(tmp_path / "run"),
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_overfits_a_tiny_batch(tmp_path: Path) -> None:
+    trainer = Trainer(_config(tmp_path, weight_decay=0.0))
+    images, labels, _ = collate([trainer.data.test[i] for i in range(4)])
+    losses = [trainer._train_step(images, labels) for _ in range(40)]
+    assert losses[-1] < 0.05 * losses[0]
+
+
+def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    config = _config(tmp_path, base_lr=1e12, checkpoint_every=1, fake_images=64, epochs=4)
+    trainer = Trainer(config)
+    with pytest.raises(TrainingDivergedError, match=r"loss became (nan|inf).*last good state"):
+        trainer.fit()
+    state = load_checkpoint(Path(config.out) / "checkpoints" / "last.pt")
+    assert 0 < state["global_step"] < trainer.total_steps
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_run_outputs_and_eval_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, epochs=2)
+    results = Trainer(config).fit()
+    out = Path(config.out)
+    for name in ("config.yaml", "metrics.jsonl", "steps.csv", "epochs.csv", "curves.png", "model.pt", "results.json"):
+        assert (out / name).exists(), name
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["epoch_000.pt", "epoch_001.pt", "last.pt"]
+    epochs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in epochs if r["kind"] == "epoch"] == [0, 1]
+    assert {"test_top1", "test_top5", "test_loss"} <= set(epochs[-1])
+    assert main(["eval", str(out / "model.pt"), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["top1"] == pytest.approx(results["test"]["top1"])
+    assert evaluated["images"] == 4
+
+
+def test_resume_with_another_configuration_is_refused(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    Trainer(config).fit()
+    with pytest.raises(CheckpointError, match=r"another configuration \(batch_size: 8 -> 4\)"):
+        Trainer(dataclasses.replace(config, batch_size=4)).fit(resume="auto")
+
+
+def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        train_command(out, "--epochs", "20"), env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    metrics = out / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.read_text().count('"kind": "step"') >= 2):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output
+    assert "stopped by a signal" in output
+    state = load_checkpoint(out / "checkpoints" / "last.pt")
+    assert 0 < state["global_step"] < 20 * 32
+
+
+def test_corrupt_checkpoint_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+    assert main(["eval", str(path)]) == 2
+
+
+def test_train_cli_reports_bad_overrides(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--batch-sise", "3"]) == 2
+    assert "unknown configuration key" in capsys.readouterr().err
+
+
+def test_uninterrupted_subprocess_run_matches_in_process_run(tmp_path: Path) -> None:
+    result = run_train(tmp_path / "a", "--epochs", "1")
+    assert result.returncode == 0, result.stderr
+    assert "test top-1" in result.stdout
+    assert weights(tmp_path / "a" / "model.pt")
