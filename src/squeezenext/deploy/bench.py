@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -97,6 +98,7 @@ class Case:
     threads: int
     min_seconds: float
     min_iterations: int
+    onnx_path: str = ""
 
 
 def _timed(run: Callable[[], object], case: Case) -> list[float]:
@@ -111,26 +113,30 @@ def _timed(run: Callable[[], object], case: Case) -> list[float]:
     return times
 
 
-def _onnx_session(module: nn.Module, case: Case, int8: bool, work: Path) -> Callable[[np.ndarray], object]:
-    import onnxruntime as ort
-
+def export_for_bench(model: str, input_size: int, work: Path) -> dict[str, str]:
+    """fp32 and int8 ONNX files of ``model`` (dynamic batch), made once per run in the parent process."""
     from squeezenext.deploy.export import LoadedModel, export_onnx
     from squeezenext.deploy.quantize import quantize_int8
     from squeezenext.train.data import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 
-    preprocessing = Preprocessing("imagenet", case.input_size, 3, IMAGENET_MEAN, IMAGENET_STD, True)
-    loaded = LoadedModel(case.model, module, [str(i) for i in range(1000)], preprocessing, None)
-    path = work / "model.onnx"
-    export_onnx(loaded, path, batch=None)
-    if int8:
-        calibration = np.random.default_rng(0).standard_normal((64, 3, case.input_size, case.input_size))
-        quantize_int8(path, work / "int8.onnx", calibration.astype(np.float32))
-        path = work / "int8.onnx"
+    preprocessing = Preprocessing("imagenet", input_size, 3, IMAGENET_MEAN, IMAGENET_STD, True)
+    loaded = LoadedModel(model, build_module(model), [str(i) for i in range(1000)], preprocessing, None)
+    stem = work / model.replace(":", "_")
+    fp32, int8 = stem.with_suffix(".onnx"), stem.with_suffix(".int8.onnx")
+    export_onnx(loaded, fp32, batch=None)
+    calibration = np.random.default_rng(0).standard_normal((64, 3, input_size, input_size)).astype(np.float32)
+    quantize_int8(fp32, int8, calibration)
+    return {"onnxruntime": str(fp32), "onnxruntime-int8": str(int8)}
+
+
+def _onnx_runner(case: Case) -> Callable[[np.ndarray], object]:
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = case.threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(case.onnx_path, options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     return lambda x: session.run(None, {name: x})
 
@@ -140,34 +146,34 @@ def measure(case: Case) -> dict[str, Any]:
     from squeezenext.deploy.fold import fold_batchnorm
 
     torch.set_num_threads(case.threads)
-    module = build_module(case.model)
-    shape = (case.batch, 3, case.input_size, case.input_size)
-    x = torch.randn(shape)
+    x = torch.randn(case.batch, 3, case.input_size, case.input_size)
     run: Callable[[], object]
-    with tempfile.TemporaryDirectory() as tmp:
-        if case.backend == "eager":
+    if case.backend in ("onnxruntime", "onnxruntime-int8"):
+        session = _onnx_runner(case)
+        x_np = x.numpy()
 
-            def run() -> object:
-                with torch.inference_mode():
-                    return module(x)
-        elif case.backend in ("eager-opt", "compile"):
-            folded = fold_batchnorm(module).to(memory_format=torch.channels_last)
-            target = torch.compile(folded) if case.backend == "compile" else folded
-            x_cl = x.contiguous(memory_format=torch.channels_last)
+        def run() -> object:
+            return session(x_np)
 
-            def run() -> object:
-                with torch.inference_mode():
-                    return target(x_cl)
-        elif case.backend in ("onnxruntime", "onnxruntime-int8"):
-            session = _onnx_session(module, case, case.backend == "onnxruntime-int8", Path(tmp))
-            x_np = x.numpy()
+    elif case.backend == "eager":
+        module = build_module(case.model)
 
-            def run() -> object:
-                return session(x_np)
-        else:
-            raise ValueError(f"unknown backend {case.backend!r}; valid: {', '.join(BACKENDS)}")
-        times = _timed(run, case)
-    return {"times": times}
+        def run() -> object:
+            with torch.inference_mode():
+                return module(x)
+
+    elif case.backend in ("eager-opt", "compile"):
+        folded = fold_batchnorm(build_module(case.model)).to(memory_format=torch.channels_last)
+        target = torch.compile(folded) if case.backend == "compile" else folded
+        x_cl = x.contiguous(memory_format=torch.channels_last)
+
+        def run() -> object:
+            with torch.inference_mode():
+                return target(x_cl)
+
+    else:
+        raise ValueError(f"unknown backend {case.backend!r}; valid: {', '.join(BACKENDS)}")
+    return {"times": _timed(run, case)}
 
 
 def run_case(case: Case) -> dict[str, Any]:
@@ -234,11 +240,16 @@ def run_benchmark(
     peak = matmul_gmacs(threads)
     progress(f"fp32 matrix multiply (2048^3, {threads} threads): {peak:.1f} GMAC/s")
     results = []
+    work = Path(tempfile.mkdtemp(prefix="squeezenext-bench-"))
     for model in models:
         macs = model_macs(model, input_size)
+        onnx_files = export_for_bench(model, input_size, work) if any("onnx" in b for b in backends) else {}
         for backend in backends:
             for batch in batches:
-                case = Case(model, backend, batch, input_size, threads, min_seconds, 10 if batch == 1 else 3)
+                case = Case(
+                    model, backend, batch, input_size, threads, min_seconds, 10 if batch == 1 else 3,
+                    onnx_files.get(backend, ""),
+                )  # fmt: skip
                 measured = run_case(case)
                 entry = {"model": model, "backend": backend, "batch": batch, "macs_per_image": macs, **measured}
                 if "median_ms" in measured:
@@ -248,6 +259,7 @@ def run_benchmark(
                 else:
                     progress(f"{model:28s} {backend:17s} batch {batch:3d}: FAILED {measured['error']}")
                 results.append(entry)
+    shutil.rmtree(work, ignore_errors=True)
     return {
         "environment": environment(threads),
         "input_size": input_size,
