@@ -62,7 +62,8 @@ def conv_params(in_channels: int, out_channels: int, kernel: tuple[int, int], gr
     return out_channels * (in_channels // groups) * kernel[0] * kernel[1] + (out_channels if bias else 0)
 
 
-def _fc_layer(name: str, in_features: int, out_features: int, bias: bool, rows: int = 1) -> LayerDesc:
+def fc_layer(name: str, in_features: int, out_features: int, bias: bool, rows: int = 1) -> LayerDesc:
+    """A fully connected layer as a 1x1 convolution on a 1x1 map, applied to ``rows`` vectors per image."""
     return LayerDesc(
         name=name,
         type="fc",
@@ -99,7 +100,7 @@ def analytic_layers(plan: NetworkPlan, input_size: int | tuple[int, int]) -> lis
         )
         for name, conv, in_hw, out_hw in plan.walk(hw)
     ]
-    layers.append(_fc_layer("fc", plan.num_features, plan.num_classes, plan.fc_bias))
+    layers.append(fc_layer("fc", plan.num_features, plan.num_classes, plan.fc_bias))
     return layers
 
 
@@ -153,7 +154,7 @@ def trace_layers(module: nn.Module, input_size: int | tuple[int, int], in_channe
     def on_linear(mod: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         assert isinstance(mod, nn.Linear)
         rows = args[0].numel() // (args[0].shape[0] * mod.in_features)
-        layers.append(_fc_layer(unique(names[mod]), mod.in_features, mod.out_features, mod.bias is not None, rows))
+        layers.append(fc_layer(unique(names[mod]), mod.in_features, mod.out_features, mod.bias is not None, rows))
 
     handles = []
     for mod in module.modules():

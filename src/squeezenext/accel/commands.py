@@ -46,6 +46,11 @@ def add_hardware_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cols", type=int, help="PE array columns (overrides the hardware file)")
     parser.add_argument("--timing", choices=TIMINGS, help="systolic (SCALE-Sim skew) or broadcast")
     parser.add_argument("--mapping", choices=MAPPINGS, help="gemm (SCALE-Sim im2col) or spatial")
+    add_policy_arguments(parser)
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--dataflow`` and ``--objective``: how the dataflow of each layer is chosen."""
     parser.add_argument("--dataflow", choices=(*DATAFLOWS, "best"), default="best")
     parser.add_argument("--objective", choices=OBJECTIVES, default="time", help="what 'best' minimizes")
 
@@ -144,6 +149,5 @@ def add_study_parser(commands: Any) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("docs/study"), help="report folder (default docs/study)")
     parser.add_argument("--hardware", default=STUDY_HARDWARE, help="preset name or YAML file")
-    parser.add_argument("--dataflow", choices=(*DATAFLOWS, "best"), default="best")
-    parser.add_argument("--objective", choices=OBJECTIVES, default="time", help="what 'best' minimizes")
+    add_policy_arguments(parser)
     parser.set_defaults(func=cmd_study)

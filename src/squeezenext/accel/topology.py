@@ -17,7 +17,7 @@ from pathlib import Path
 from squeezenext.accel.hardware import ConfigError
 from squeezenext.fileio import atomic_write_text
 from squeezenext.plan import Flavor
-from squeezenext.workload import LayerDesc, conv_macs, conv_params, load_workload
+from squeezenext.workload import LayerDesc, conv_macs, conv_params, fc_layer, load_workload
 
 CSV_COLUMNS = (
     "Layer name",
@@ -219,22 +219,7 @@ def layers_from_onnx(path: str | Path, input_size: int | None = None) -> list[La
             transposed = node.op_type == "Gemm" and int(attrs.get("transB", 0)) == 1
             out_features, in_features = weight.shape if transposed else weight.shape[::-1]
             bias = node.op_type == "Gemm" and len(node.input) > 2 and node.input[2] != ""
-            layers.append(
-                LayerDesc(
-                    name=name,
-                    type="fc",
-                    in_channels=int(in_features),
-                    out_channels=int(out_features),
-                    kernel=(1, 1),
-                    stride=(1, 1),
-                    padding=(0, 0),
-                    groups=1,
-                    in_hw=(1, 1),
-                    out_hw=(1, 1),
-                    params=int(in_features * out_features + (out_features if bias else 0)),
-                    macs=int(in_features * out_features),
-                )
-            )
+            layers.append(fc_layer(name, int(in_features), int(out_features), bias))
     if not layers:
         raise ConfigError(f"{path}: no Conv, Gemm or MatMul layer with constant weights")
     return layers
