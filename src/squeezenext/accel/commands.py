@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Any
 
-from squeezenext.accel.cost import Cost, simulate, total
+from squeezenext.accel.cost import Cost, costs_csv, simulate, total
 from squeezenext.accel.hardware import DATAFLOWS, MAPPINGS, TIMINGS, HardwareConfig, resolve_hardware
 from squeezenext.accel.plots import plot_layers
 from squeezenext.accel.study import DEFAULT_HARDWARE as STUDY_HARDWARE
@@ -81,12 +79,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.write_topology:
         write_scalesim_csv(layers, args.write_topology)
     if args.csv:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(costs[0].to_json()))
-        writer.writeheader()
-        for cost in costs:
-            writer.writerow(cost.to_json())
-        atomic_write_text(args.csv, buffer.getvalue())
+        atomic_write_text(args.csv, costs_csv(costs))
     if args.plot:
         plot_layers(costs, f"{args.network} on {hardware.name} ({policy})", args.plot)
     if args.json:

@@ -51,6 +51,8 @@ Energy = sum over levels of accesses x energy per access (:class:`~squeezenext.a
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args
@@ -191,6 +193,16 @@ def total(costs: Iterable[Cost]) -> Cost:
     for cost in items[1:]:
         result = result + cost
     return result
+
+
+def costs_csv(costs: Sequence[Cost]) -> str:
+    """Per-layer costs as CSV text, one column per field of :meth:`Cost.to_json`."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(costs[0].to_json()))
+    writer.writeheader()
+    for cost in costs:
+        writer.writerow(cost.to_json())
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,11 @@ default accelerator. The numbers are this model's results, not the paper's.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from squeezenext.accel.cost import Cost, simulate, total
+from squeezenext.accel.cost import Cost, costs_csv, simulate, total
 from squeezenext.accel.hardware import HardwareConfig, resolve_hardware
 from squeezenext.accel.plots import plot_layers, plot_variants
 from squeezenext.fileio import atomic_write_text
@@ -113,15 +111,6 @@ def stage_rows(network: StudyNetwork) -> list[list[object]]:
     return rows
 
 
-def _layer_csv(costs: list[Cost]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(costs[0].to_json()))
-    writer.writeheader()
-    for cost in costs:
-        writer.writerow(cost.to_json())
-    return buffer.getvalue()
-
-
 def run_study(
     out: str | Path, hardware_name: str = DEFAULT_HARDWARE, policy: str = DEFAULT_POLICY
 ) -> dict[str, object]:
@@ -173,7 +162,7 @@ def run_study(
         network = evaluate_network(_label(name), name, default, policy)
         md += [f"**{network.label}** on `{default.name}`:", ""]
         md += [markdown_table(stage_headers, stage_rows(network)), ""]
-        atomic_write_text(out / f"layers_{name}.csv", _layer_csv(network.costs))
+        atomic_write_text(out / f"layers_{name}.csv", costs_csv(network.costs))
         plot_layers(network.costs, f"{network.label} on {default.name} ({policy})", out / f"layers_{name}.png")
         md += [f"![per-layer {name}](layers_{name}.png)", ""]
     md += ["Per-layer numbers: `layers_<model>.csv` beside this report.", ""]
