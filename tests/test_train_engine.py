@@ -30,8 +30,9 @@ def _config(tmp_path: Path, **changes: object) -> TrainConfig:
 def test_overfits_a_tiny_batch(tmp_path: Path) -> None:
     trainer = Trainer(_config(tmp_path, weight_decay=0.0))
     images, labels, _ = collate([trainer.data.test[i] for i in range(4)])
-    losses = [trainer._train_step(images, labels) for _ in range(40)]
-    assert losses[-1] < 0.05 * losses[0]
+    steps = [trainer._train_step(images, labels) for _ in range(40)]
+    assert steps[-1][0] < 0.05 * steps[0][0]
+    assert steps[-1][1] == len(labels)  # all four images classified right
 
 
 def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
@@ -53,7 +54,8 @@ def test_run_outputs_and_eval_command(tmp_path: Path, capsys: pytest.CaptureFixt
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["epoch_000.pt", "epoch_001.pt", "last.pt"]
     epochs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in epochs if r["kind"] == "epoch"] == [0, 1]
-    assert {"test_top1", "test_top5", "test_loss"} <= set(epochs[-1])
+    assert {"test_top1", "test_top5", "test_loss", "train_loss", "train_top1", "train_images_per_s"} <= set(epochs[-1])
+    assert 0.0 <= epochs[-1]["train_top1"] <= 100.0
     assert main(["eval", str(out / "model.pt"), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["top1"] == pytest.approx(results["test"]["top1"])

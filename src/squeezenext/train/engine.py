@@ -179,6 +179,33 @@ def _any_rank(flag: bool, topology: Topology) -> bool:
     return bool(value.item() > 0)
 
 
+class _EpochMeter:
+    """Running training loss, top-1 and throughput over a span of steps."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.images = 0
+        self.loss_sum = 0.0
+        self.hits = 0
+
+    def add(self, loss: float, hits: int, images: int) -> None:
+        self.loss_sum += loss * images
+        self.hits += hits
+        self.images += images
+
+    def rate(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return self.images / elapsed if elapsed > 0 else 0.0
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "loss": self.loss_sum / self.images,
+            "top1": 100.0 * self.hits / self.images,
+            "images_per_s": self.rate(),
+            "seconds": time.perf_counter() - self.started,
+        }
+
+
 class Trainer:
     """One training run: ``Trainer(config).fit(resume)`` returns the final test metrics."""
 
@@ -312,7 +339,8 @@ class Trainer:
             collate_fn=collate,
         )
 
-    def _train_step(self, images: torch.Tensor, labels: torch.Tensor) -> float:
+    def _train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, int]:
+        """One optimizer step; returns the global batch's mean loss and its number of top-1 hits."""
         lr = self.schedule(self.global_step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -329,85 +357,103 @@ class Trainer:
         scaled.backward()  # type: ignore[no-untyped-call]
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        value = loss.detach()
+        stats = torch.stack([loss.detach(), (logits.detach().argmax(dim=1) == labels).sum().float()])
         if self.topology.world > 1:
-            dist.all_reduce(value, op=dist.ReduceOp.AVG)
-        return float(value)
+            dist.all_reduce(stats)
+            stats[0] /= self.topology.world
+        return float(stats[0]), int(stats[1])
 
     def fit(self, resume: str | None = None) -> dict[str, Any]:
         """Train to the end (or to a stop signal), evaluate on the test set, write the run's outputs."""
-        config, main = self.config, self.topology.main
         if resume:
             self.resume(resume)
+        main = self.topology.main
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
-            save_config(config, self.out / "config.yaml")
+            save_config(self.config, self.out / "config.yaml")
         log = MetricsLog(self.out, self.global_step) if main else None
         progress = None
-        if main and config.progress:
+        if main and self.config.progress:
             from tqdm import tqdm
 
             progress = tqdm(total=self.total_steps, initial=self.global_step, unit="step", dynamic_ncols=True)
         started = time.perf_counter()
-        window_start, window_images = time.perf_counter(), 0
         test_metrics: dict[str, float | int] = {}
         with _StopRequest() as stop:
             while self.global_step < self.total_steps:
-                for images, labels, bad in self._train_batches():
-                    self.unreadable += bad
-                    if labels.numel():
-                        loss = self._train_step(images, labels)
-                        if not math.isfinite(loss):
-                            raise TrainingDivergedError(
-                                f"loss became {loss} at epoch {self.epoch} step {self.global_step} "
-                                f"(lr {self.schedule(self.global_step):.4g}); stopped without saving, so "
-                                f"{self.checkpoint_dir / 'last.pt'} (if any) is the last good state. Lower "
-                                "base_lr, lengthen warmup_iters or use amp: none, then --resume auto."
-                            )
-                        window_images += int(labels.numel()) * self.topology.world
-                    self.global_step += 1
-                    self.step_in_epoch += 1
-                    if main and labels.numel() and (self.global_step % config.log_every == 0 or self.global_step == 1):
-                        elapsed = time.perf_counter() - window_start
-                        rate = window_images / elapsed if elapsed > 0 else 0.0
-                        window_start, window_images = time.perf_counter(), 0
-                        lr = self.schedule(self.global_step - 1)
-                        step_record = {"step": self.global_step, "epoch": self.epoch, "loss": loss, "lr": lr}
-                        step_record["images_per_s"] = rate
-                        assert log is not None
-                        log.add("step", step_record)
-                        if progress is not None:
-                            progress.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.3g}", img_s=f"{rate:.0f}")
+                outcome = self._run_epoch(stop, log, progress)
+                if isinstance(outcome, Path):
                     if progress is not None:
-                        progress.update(1)
-                    if config.checkpoint_every and self.global_step % config.checkpoint_every == 0:
-                        self.save()
-                    if _any_rank(stop.signal is not None, self.topology):
-                        path = self.save()
-                        if progress is not None:
-                            progress.close()
-                        if main:
-                            print(f"stopped by a signal at step {self.global_step}; checkpoint {path}")
-                            print("resume with --resume auto")
-                        return {"status": "interrupted", "step": self.global_step, "checkpoint": str(path)}
-                    if self.global_step >= self.total_steps:
-                        break
-                epoch_done = self.step_in_epoch >= self.steps_per_epoch or self.global_step >= self.total_steps
-                if not epoch_done:
-                    continue
-                epoch_record: dict[str, Any] = {"step": self.global_step, "epoch": self.epoch}
-                last = self.global_step >= self.total_steps
-                if main and config.eval_every and ((self.epoch + 1) % config.eval_every == 0 or last):
-                    test_metrics = evaluate(self.model, self._test_loader(), self.topology.device, config)
-                    epoch_record.update({f"test_{k}": v for k, v in test_metrics.items()})
-                if log is not None:
-                    log.add("epoch", epoch_record)
-                self.save(f"epoch_{self.epoch:03d}.pt")
-                self.save()
-                self.epoch, self.step_in_epoch = self.epoch + 1, 0
+                        progress.close()
+                    if main:
+                        print(f"stopped by a signal at step {self.global_step}; checkpoint {outcome}")
+                        print("resume with --resume auto")
+                    return {"status": "interrupted", "step": self.global_step, "checkpoint": str(outcome)}
+                test_metrics = outcome or test_metrics
         if progress is not None:
             progress.close()
         return self._finish(log, test_metrics, time.perf_counter() - started)
+
+    def _run_epoch(
+        self, stop: _StopRequest, log: MetricsLog | None, progress: Any
+    ) -> Path | dict[str, float | int] | None:
+        """The rest of the current epoch. Returns the checkpoint written on a stop signal, else the epoch's
+        test metrics (None when it was not evaluated). Training loss and top-1 cover this session's steps."""
+        config = self.config
+        meter = _EpochMeter()
+        window = _EpochMeter()
+        for images, labels, bad in self._train_batches():
+            self.unreadable += bad
+            if labels.numel():
+                loss, hits = self._train_step(images, labels)
+                if not math.isfinite(loss):
+                    raise TrainingDivergedError(
+                        f"loss became {loss} at epoch {self.epoch} step {self.global_step} "
+                        f"(lr {self.schedule(self.global_step):.4g}); stopped without saving, so "
+                        f"{self.checkpoint_dir / 'last.pt'} (if any) is the last good state. Lower "
+                        "base_lr, lengthen warmup_iters or use amp: none, then --resume auto."
+                    )
+                images_done = int(labels.numel()) * self.topology.world
+                meter.add(loss, hits, images_done)
+                window.add(loss, hits, images_done)
+            self.global_step += 1
+            self.step_in_epoch += 1
+            due = self.global_step % config.log_every == 0 or self.global_step == 1
+            if log is not None and window.images and due:
+                lr = self.schedule(self.global_step - 1)
+                log.add("step", {"step": self.global_step, "epoch": self.epoch, "lr": lr, **window.summary()})
+                if progress is not None:
+                    progress.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.3g}", img_s=f"{window.rate():.0f}")
+                window = _EpochMeter()
+            if progress is not None:
+                progress.update(1)
+            if config.checkpoint_every and self.global_step % config.checkpoint_every == 0:
+                self.save()
+            if _any_rank(stop.signal is not None, self.topology):
+                return self.save()
+            if self.global_step >= self.total_steps:
+                break
+        if self.step_in_epoch < self.steps_per_epoch and self.global_step < self.total_steps:
+            return None
+        return self._end_epoch(log, meter)
+
+    def _end_epoch(self, log: MetricsLog | None, meter: _EpochMeter) -> dict[str, float | int] | None:
+        """Evaluate when due, log the epoch, write ``epoch_NNN.pt`` and ``last.pt``, move to the next epoch."""
+        config = self.config
+        record: dict[str, Any] = {"step": self.global_step, "epoch": self.epoch}
+        if meter.images:
+            record.update({f"train_{k}": v for k, v in meter.summary().items()})
+        last = self.global_step >= self.total_steps
+        test_metrics = None
+        if self.topology.main and config.eval_every and ((self.epoch + 1) % config.eval_every == 0 or last):
+            test_metrics = evaluate(self.model, self._test_loader(), self.topology.device, config)
+            record.update({f"test_{k}": v for k, v in test_metrics.items()})
+        if log is not None:
+            log.add("epoch", record)
+        self.save(f"epoch_{self.epoch:03d}.pt")
+        self.save()
+        self.epoch, self.step_in_epoch = self.epoch + 1, 0
+        return test_metrics
 
     def _finish(self, log: MetricsLog | None, test_metrics: dict[str, float | int], seconds: float) -> dict[str, Any]:
         unreadable = self.unreadable

@@ -52,9 +52,9 @@ class MetricsLog:
             atomic_write_text(self.out / name, buffer.getvalue())
 
     def plot(self, path: Path) -> None:
-        """Training loss and LR per step, test accuracy per epoch."""
+        """Training loss and LR per step; training and test top-1 per epoch."""
         steps = [r for r in self.records if r["kind"] == "step"]
-        epochs = [r for r in self.records if r["kind"] == "epoch" and "test_top1" in r]
+        epochs = [r for r in self.records if r["kind"] == "epoch"]
         figure, (ax_loss, ax_lr, ax_acc) = plt.subplots(1, 3, figsize=(15, 4))
         ax_loss.plot([r["step"] for r in steps], [r["loss"] for r in steps])
         ax_loss.set_xlabel("step")
@@ -62,9 +62,13 @@ class MetricsLog:
         ax_lr.plot([r["step"] for r in steps], [r["lr"] for r in steps])
         ax_lr.set_xlabel("step")
         ax_lr.set_ylabel("learning rate")
-        ax_acc.plot([r["epoch"] for r in epochs], [r["test_top1"] for r in epochs], marker="o")
+        for key, label in (("train_top1", "training (running)"), ("test_top1", "test")):
+            points = [(r["epoch"], r[key]) for r in epochs if key in r]
+            if points:
+                ax_acc.plot(*zip(*points, strict=True), marker="o", label=label)
         ax_acc.set_xlabel("epoch")
-        ax_acc.set_ylabel("test top-1 (%)")
+        ax_acc.set_ylabel("top-1 (%)")
+        ax_acc.legend()
         save_figure(figure, path)
 
     def close(self) -> None:
