@@ -3,28 +3,60 @@
 from pathlib import Path
 
 import pytest
+import torch
 
-from squeezenext.deploy.bench import run_benchmark
+from model_helpers import randomize_batchnorm
+from squeezenext.deploy.bench import best_round, run_benchmark, torchscript_for_inference
 from squeezenext.deploy.report import check_targets, plot_latency, results_table, targets_table
+from squeezenext.registry import create_model
 
 
 def test_a_tiny_benchmark_run(tmp_path: Path) -> None:
+    lines: list[str] = []
     payload = run_benchmark(
-        ["sqnxt23v5_w1"], ["eager", "onnxruntime"], [1], input_size=32, threads=1, min_seconds=0.05,
-        progress=lambda _: None,
+        ["sqnxt23v5_w1"], ["eager", "torchscript", "onnxruntime"], [1], input_size=32, threads=1, min_seconds=0.05,
+        rounds=2, progress=lines.append,
     )  # fmt: skip
+    assert sum("round 2/2" in line for line in lines) == 3
     assert payload["matmul_gmacs_per_s"] > 0
     assert payload["environment"]["threads"] == 1
     entries = payload["results"]
-    assert [(e["backend"], e["batch"]) for e in entries] == [("eager", 1), ("onnxruntime", 1)]
+    assert [(e["backend"], e["batch"]) for e in entries] == [("eager", 1), ("torchscript", 1), ("onnxruntime", 1)]
     for entry in entries:
         assert entry["median_ms"] <= entry["p90_ms"]
         assert entry["iterations"] >= 10
+        assert entry["median_ms"] == min(entry["round_medians_ms"]) and len(entry["round_medians_ms"]) == 2
         assert entry["peak_rss_mib"] > 50
         assert entry["gmacs_per_s"] == pytest.approx(entry["macs_per_image"] / entry["median_ms"] / 1e6)
     assert "sqnxt23v5_w1" in results_table(payload)
     plot_latency(payload, tmp_path / "latency.png")
     assert (tmp_path / "latency.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_torchscript_path_computes_what_the_module_computes() -> None:
+    module = create_model("sqnxt23_w1", num_classes=10).eval()
+    randomize_batchnorm(module)
+    with torch.no_grad():
+        x = torch.randn(2, 3, 64, 64)
+        expected = module(x)
+        scripted = torchscript_for_inference(module, x)
+        actual = scripted(x)
+    assert torch.allclose(actual, expected, rtol=1e-4, atol=1e-4 * float(expected.abs().max()))
+
+
+def test_each_case_keeps_its_best_round_and_any_failure() -> None:
+    slow = {"median_ms": 9.0, "p90_ms": 12.0, "peak_rss_mib": 300.0}
+    fast = {"median_ms": 5.0, "p90_ms": 6.0, "peak_rss_mib": 200.0}
+    best = best_round([slow, fast])
+    assert (best["median_ms"], best["p90_ms"]) == (5.0, 6.0)
+    assert best["round_medians_ms"] == [9.0, 5.0]
+    assert best["peak_rss_mib"] == 300.0
+    assert best_round([fast, {"error": "boom"}]) == {"error": "boom"}
+
+
+def test_rounds_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="rounds must be at least 1"):
+        run_benchmark(["sqnxt23_w1"], ["eager"], [1], 32, 1, 0.01, rounds=0, progress=lambda _: None)
 
 
 def test_unknown_backend_is_refused() -> None:
@@ -44,6 +76,10 @@ def test_targets_are_ratios_of_this_run() -> None:
         _entry("sqnxt23_w1", "onnxruntime", 1, 4.0),
         _entry("sqnxt23_w1", "onnxruntime-int8", 1, 2.0),
         _entry("pytorchcv:sqnxt23_w1", "onnxruntime", 1, 5.0),
+        _entry("pytorchcv:sqnxt23_w1", "eager", 1, 20.0),
+        _entry("sqnxt23_w1", "eager", 1, 18.0),
+        _entry("sqnxt23_w1", "eager-opt", 1, 12.0),
+        _entry("sqnxt23_w1", "torchscript", 1, 8.0),
     ]
     checks = {c["target"]: c for c in check_targets({"results": results})}
     assert checks["v5 vs SqueezeNet 1.0, onnxruntime, batch 1"]["ratio"] == pytest.approx(3.0)
@@ -52,5 +88,9 @@ def test_targets_are_ratios_of_this_run() -> None:
     assert checks["sqnxt23_w1 int8 vs fp32 onnxruntime, batch 1"]["ratio"] == pytest.approx(2.0)
     assert checks["sqnxt23_w1 vs pytorchcv, onnxruntime, batch 1"]["ratio"] == pytest.approx(1.25)
     assert checks["v5 vs mobilenet_v2, onnxruntime, batch 1"]["ratio"] is None
+    eager_only = checks["sqnxt23_w1 best eager-opt vs pytorchcv as shipped (eager), batch 1"]
+    assert eager_only["ratio"] == pytest.approx(20.0 / 12.0) and eager_only["met"] is False
+    any_pytorch = checks["sqnxt23_w1 best PyTorch vs pytorchcv as shipped (eager), batch 1"]
+    assert any_pytorch["ratio"] == pytest.approx(2.5) and any_pytorch["met"] is True
     table = targets_table(list(checks.values()))
     assert "MISSED by 50%" in table and "not measured" in table

@@ -10,6 +10,7 @@ import torch
 import torchvision
 from PIL import Image
 
+from model_helpers import randomize_batchnorm
 from squeezenext import Predictor, create_model, list_models
 from squeezenext.cli import main
 from squeezenext.deploy.export import ExportError, LoadedModel, export_onnx, load_model, relative_error
@@ -22,16 +23,6 @@ from squeezenext.train.engine import Trainer
 SMALL = Preprocessing("imagenet", 32, 3, IMAGENET_MEAN, IMAGENET_STD, scale_to_unit=True)
 
 
-def _randomize_bn(model: torch.nn.Module) -> None:
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            assert m.running_mean is not None and m.running_var is not None
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-
-
 @pytest.mark.parametrize(
     "model",
     [create_model("sqnxt23_w1"), create_model("sqnxt23v5_w1", flavor="pytorchcv"), torchvision.models.mobilenet_v2()],
@@ -39,7 +30,7 @@ def _randomize_bn(model: torch.nn.Module) -> None:
 )
 def test_folding_removes_batchnorm_and_keeps_outputs(model: torch.nn.Module) -> None:
     model.eval()
-    _randomize_bn(model)
+    randomize_batchnorm(model)
     folded = fold_batchnorm(model)
     assert count_batchnorms(model) > 0 and count_batchnorms(folded) == 0
     x = torch.randn(2, 3, 64, 64)
@@ -51,7 +42,7 @@ def test_folding_removes_batchnorm_and_keeps_outputs(model: torch.nn.Module) -> 
 @pytest.mark.parametrize("name", list_models())
 def test_export_round_trip_for_every_registered_model(name: str, tmp_path: Path) -> None:
     module = create_model(name).eval()
-    _randomize_bn(module)
+    randomize_batchnorm(module)
     report = export_onnx(LoadedModel(name, module, ["a"] * 1000, SMALL, None), tmp_path / "m.onnx", batch=None)
     assert report["max_relative_error"] < 1e-4
     assert report["batchnorms_left"] == 0
@@ -74,7 +65,7 @@ def test_export_fails_loudly_above_the_tolerance(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(export_module, "FP32_TOLERANCE", 0.0)
     module = create_model("sqnxt23_w1").eval()
-    _randomize_bn(module)
+    randomize_batchnorm(module)
     with pytest.raises(ExportError, match="above the tolerance"):
         export_onnx(LoadedModel("x", module, ["a"] * 1000, SMALL, None), tmp_path / "m.onnx", batch=None)
     assert not (tmp_path / "m.onnx").exists()

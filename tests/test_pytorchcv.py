@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from torch import nn
 
+from model_helpers import randomize_batchnorm
 from squeezenext import create_model, load_pytorchcv_state_dict
 from squeezenext.pytorchcv_compat import pytorchcv_key
 from squeezenext.registry import PYTORCHCV_MODELS
@@ -11,21 +11,10 @@ from squeezenext.registry import PYTORCHCV_MODELS
 pytorchcv_models = pytest.importorskip("pytorchcv.models.squeezenext")
 
 
-def _randomize(module: nn.Module) -> None:
-    """Give every BatchNorm non-trivial statistics so that a wrong mapping shows in the outputs."""
-    for m in module.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            assert m.running_mean is not None and m.running_var is not None
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.1, 0.1)
-
-
 @pytest.mark.parametrize("name", sorted(PYTORCHCV_MODELS))
 def test_pytorchcv_checkpoint_loads_with_identical_outputs(name: str) -> None:
     reference = getattr(pytorchcv_models, name)().eval()
-    _randomize(reference)
+    randomize_batchnorm(reference)
     ours = create_model(name, flavor="pytorchcv").eval()
     load_pytorchcv_state_dict(ours, reference.state_dict())
     x = torch.randn(2, 3, 224, 224)

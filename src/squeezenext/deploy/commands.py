@@ -127,7 +127,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     models = args.models.split(",") if args.models else default_models()
     backends = args.backends.split(",")
     batches = [int(b) for b in args.batch.split(",")]
-    payload = run_benchmark(models, backends, batches, args.input_size, args.threads, args.min_seconds)
+    payload = run_benchmark(
+        models, backends, batches, args.input_size, args.threads, args.min_seconds, rounds=args.rounds
+    )
     payload["targets"] = check_targets(payload)
     print("\n" + results_table(payload) + "\n\n" + targets_table(payload["targets"]))
     atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
@@ -169,6 +171,9 @@ def add_deploy_parsers(commands: Any) -> None:
     bench.add_argument("--input-size", type=int, default=224)
     bench.add_argument("--threads", type=int, default=torch.get_num_threads())
     bench.add_argument("--min-seconds", type=float, default=2.0, help="time each case at least this long")
+    bench.add_argument(
+        "--rounds", type=int, default=2, help="time every case this many times, interleaved; keep each case's best"
+    )
     bench.add_argument("--json", type=Path, default=Path("benchmarks/results/bench.json"))
     bench.add_argument("--plot", type=Path, help="latency bar chart (PNG)")
     bench.set_defaults(func=cmd_bench)

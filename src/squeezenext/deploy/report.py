@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from squeezenext.deploy.bench import PYTORCH_BACKENDS
 from squeezenext.plotting import plt, save_figure
 from squeezenext.tables import format_table
 
@@ -57,7 +58,7 @@ def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
         value = slow / fast
         checks.append({"target": name, "ratio": value, "goal": goal, "met": value >= goal})
 
-    for backend in ("onnxruntime", "eager", "eager-opt"):
+    for backend in ("onnxruntime", "eager", "eager-opt", "torchscript"):
         v5 = _median(results, "sqnxt23v5_w1", backend, 1)
         ratio(
             f"v5 vs SqueezeNet 1.0, {backend}, batch 1",
@@ -78,14 +79,12 @@ def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
                 1.0,
             )
     for batch in sorted({e["batch"] for e in results}):
-        ratio(
-            f"sqnxt23_w1 best eager vs pytorchcv as shipped (eager), batch {batch}",
-            _median(results, "pytorchcv:sqnxt23_w1", "eager", batch),
-            min(filter(None, [_median(results, "sqnxt23_w1", b, batch) for b in ("eager", "eager-opt")]), default=None),
-            2.0,
-        )
+        shipped = _median(results, "pytorchcv:sqnxt23_w1", "eager", batch)
+        for name, ours_backends in (("eager-opt", ("eager", "eager-opt")), ("PyTorch", PYTORCH_BACKENDS)):
+            best = min(filter(None, [_median(results, "sqnxt23_w1", b, batch) for b in ours_backends]), default=None)
+            ratio(f"sqnxt23_w1 best {name} vs pytorchcv as shipped (eager), batch {batch}", shipped, best, 2.0)
     for entry in results:
-        fp32 = entry["backend"] in ("onnxruntime", "eager-opt", "compile")
+        fp32 = entry["backend"] in ("onnxruntime", "eager-opt", "torchscript", "compile")
         if entry["model"] == "sqnxt23_w1" and entry["batch"] == 32 and "fraction_of_matmul" in entry and fp32:
             checks.append(
                 {
