@@ -1,5 +1,6 @@
 """The inference benchmark: one real (tiny) run, and the target arithmetic on known numbers."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -7,8 +8,10 @@ import torch
 
 from model_helpers import randomize_batchnorm
 from squeezenext.deploy.bench import best_round, run_benchmark, torchscript_for_inference
-from squeezenext.deploy.report import check_targets, plot_latency, results_table, targets_table
+from squeezenext.deploy.report import check_targets, latency_markdown, plot_latency, results_table, targets_table
 from squeezenext.registry import create_model
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_tiny_benchmark_run(tmp_path: Path) -> None:
@@ -94,3 +97,31 @@ def test_targets_are_ratios_of_this_run() -> None:
     assert any_pytorch["ratio"] == pytest.approx(2.5) and any_pytorch["met"] is True
     table = targets_table(list(checks.values()))
     assert "MISSED by 50%" in table and "not measured" in table
+    near_miss = targets_table([{"target": "t", "ratio": 0.996, "goal": 1.0, "met": False}])
+    assert "MISSED by <1%" in near_miss
+
+
+def test_latency_markdown_has_a_row_per_model_and_a_column_per_backend() -> None:
+    payload = {
+        "input_size": 224,
+        "results": [
+            _entry("sqnxt23_w1", "eager", 1, 18.04),
+            _entry("sqnxt23_w1", "eager", 32, 300.0),
+            _entry("sqnxt23_w1", "onnxruntime", 1, 3.0),
+            {"model": "sqnxt23_w1", "backend": "onnxruntime", "batch": 32, "error": "boom"},
+        ],
+    }
+    assert latency_markdown(payload).splitlines() == [
+        "| model (224x224) | eager ms (batch 1 / 32) | onnxruntime ms (batch 1 / 32) |",
+        "|---|---|---|",
+        "| sqnxt23_w1 | 18.0 / 300.0 | 3.0 / failed |",
+    ]
+
+
+def test_readme_quotes_the_committed_benchmark() -> None:
+    committed = json.loads((ROOT / "docs" / "bench" / "bench.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    stale = "README's speed tables are stale: paste them from `squeezenext bench --json docs/bench/bench.json ...`"
+    assert latency_markdown(committed) in readme, stale
+    assert targets_table(committed["targets"]) in readme, stale
+    assert (ROOT / "docs" / "bench" / "latency.png").read_bytes()[:4] == b"\x89PNG"

@@ -122,7 +122,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from squeezenext.deploy.bench import default_models, run_benchmark
-    from squeezenext.deploy.report import check_targets, plot_latency, results_table, targets_table
+    from squeezenext.deploy.report import (
+        check_targets,
+        latency_markdown,
+        plot_latency,
+        results_table,
+        targets_table,
+    )
 
     models = args.models.split(",") if args.models else default_models()
     backends = args.backends.split(",")
@@ -131,7 +137,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         models, backends, batches, args.input_size, args.threads, args.min_seconds, rounds=args.rounds
     )
     payload["targets"] = check_targets(payload)
-    print("\n" + results_table(payload) + "\n\n" + targets_table(payload["targets"]))
+    payload["table_markdown"] = latency_markdown(payload)
+    for block in (results_table(payload), payload["table_markdown"], targets_table(payload["targets"])):
+        print("\n" + block)
     atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
     if args.plot:
         plot_latency(payload, args.plot)
@@ -170,9 +178,9 @@ def add_deploy_parsers(commands: Any) -> None:
     bench.add_argument("--batch", default="1,32", help="comma-separated batch sizes")
     bench.add_argument("--input-size", type=int, default=224)
     bench.add_argument("--threads", type=int, default=torch.get_num_threads())
-    bench.add_argument("--min-seconds", type=float, default=2.0, help="time each case at least this long")
+    bench.add_argument("--min-seconds", type=float, default=0.5, help="time each case at least this long in each round")
     bench.add_argument(
-        "--rounds", type=int, default=2, help="time every case this many times, interleaved; keep each case's best"
+        "--rounds", type=int, default=3, help="time every case this many times, interleaved; keep each case's best"
     )
     bench.add_argument("--json", type=Path, default=Path("benchmarks/results/bench.json"))
     bench.add_argument("--plot", type=Path, help="latency bar chart (PNG)")

@@ -7,7 +7,7 @@ from typing import Any
 
 from squeezenext.deploy.bench import PYTORCH_BACKENDS
 from squeezenext.plotting import plt, save_figure
-from squeezenext.tables import format_table
+from squeezenext.tables import format_table, markdown_table
 
 SQUEEZENET_SPEEDUP = 2.59
 """The paper's speed-up of 1.0-SqNxt-23v5 over SqueezeNet (on its simulated accelerator)."""
@@ -44,6 +44,25 @@ def results_table(payload: dict[str, Any]) -> str:
         )
     headers = ["model", "backend", "batch", "median ms", "p90 ms", "images/s", "GMAC/s", "of matmul", "peak MiB"]
     return format_table(headers, rows)
+
+
+def latency_markdown(payload: dict[str, Any]) -> str:
+    """The README's table: one row per model, one column per backend, median ms at each batch size."""
+    results = payload["results"]
+    models = list(dict.fromkeys(e["model"] for e in results))
+    backends = list(dict.fromkeys(e["backend"] for e in results))
+    batches = sorted({e["batch"] for e in results})
+    size = payload["input_size"]
+    batch_label = " / ".join(str(b) for b in batches)
+    headers = [f"model ({size}x{size})", *(f"{b} ms (batch {batch_label})" for b in backends)]
+    rows = []
+    for model in models:
+        cells = []
+        for backend in backends:
+            values = [_median(results, model, backend, batch) for batch in batches]
+            cells.append(" / ".join("failed" if v is None else f"{v:.1f}" for v in values))
+        rows.append([model, *cells])
+    return markdown_table(headers, rows)
 
 
 def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -112,7 +131,8 @@ def targets_table(checks: list[dict[str, Any]]) -> str:
         if check["ratio"] is None:
             rows.append([check["target"], "not measured", f"{check['goal']:.2f}", ""])
             continue
-        status = "met" if check["met"] else f"MISSED by {100 * (1 - check['ratio'] / check['goal']):.0f}%"
+        shortfall = 100 * (1 - check["ratio"] / check["goal"])
+        status = "met" if check["met"] else f"MISSED by {shortfall:.0f}%" if shortfall >= 1 else "MISSED by <1%"
         rows.append([check["target"], f"{check['ratio']:.2f}", f"{check['goal']:.2f}", status])
     return format_table(["target", "measured", "goal", "status"], rows)
 
@@ -127,7 +147,8 @@ def plot_latency(payload: dict[str, Any], path: str | Path, batch: int = 1) -> N
     for i, backend in enumerate(backends):
         values = [_median(results, m, backend, batch) or 0.0 for m in models]
         axis.bar([j + i * width for j in range(len(models))], values, width, label=backend)
-    axis.set_xticks([j + 0.4 - width / 2 for j in range(len(models))], [m.split(":")[-1] for m in models], rotation=30)
+    labels = [m.removeprefix("torchvision:") for m in models]
+    axis.set_xticks([j + 0.4 - width / 2 for j in range(len(models))], labels, rotation=30)
     axis.set_ylabel(f"median latency, batch {batch} (ms)")
     axis.legend()
     axis.set_title(f"Inference on {payload['environment']['processor']} ({payload['environment']['threads']} threads)")
