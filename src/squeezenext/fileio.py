@@ -1,4 +1,4 @@
-"""Atomic file output: write to a temporary file beside the target, then rename over it."""
+"""File I/O shared by the package: atomic output (temporary file + rename) and checked YAML input."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 
 @contextmanager
@@ -36,3 +39,14 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def read_yaml(path: Path, error: type[Exception], what: str, hint: str = "") -> Any:
+    """The parsed YAML document at ``path``; a missing file or invalid YAML raises ``error`` naming the file
+    (``what`` names the kind of file, ``hint`` is appended to the missing-file message)."""
+    if not path.is_file():
+        raise error(f"{what} {path} does not exist{hint}")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as problem:
+        raise error(f"{path}: not valid YAML: {problem}") from None

@@ -18,6 +18,8 @@ from typing import Any, Literal, get_args
 
 import yaml
 
+from squeezenext.fileio import read_yaml
+
 Dataflow = Literal["ws", "os", "is"]
 DATAFLOWS: tuple[Dataflow, ...] = get_args(Dataflow)
 Timing = Literal["systolic", "broadcast"]
@@ -179,12 +181,7 @@ def hardware_from_dict(data: Any, source: str = "config") -> HardwareConfig:
 def load_hardware(path: str | Path) -> HardwareConfig:
     """Load a YAML hardware file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"hardware file {path} does not exist; give a YAML file or a preset ({list_presets()})")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    data = read_yaml(path, ConfigError, "hardware file", f"; give a YAML file or a preset ({list_presets()})")
     return hardware_from_dict(data, source=str(path))
 
 

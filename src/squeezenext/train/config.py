@@ -13,7 +13,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
-from squeezenext.fileio import atomic_write_text
+from squeezenext.fileio import atomic_write_text, read_yaml
 
 
 class TrainConfigError(ValueError):
@@ -168,12 +168,7 @@ def load_config(path: str | Path | None, overrides: dict[str, str] | None = None
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise TrainConfigError(f"config file {path} does not exist")
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as error:
-            raise TrainConfigError(f"{path}: not valid YAML: {error}") from None
+        loaded = read_yaml(path, TrainConfigError, "config file")
         if loaded is not None and not isinstance(loaded, dict):
             raise TrainConfigError(f"{path}: expected a mapping of configuration keys")
         data.update(loaded or {})

@@ -421,9 +421,10 @@ class Trainer:
             due = self.global_step % config.log_every == 0 or self.global_step == 1
             if log is not None and window.images and due:
                 lr = self.schedule(self.global_step - 1)
-                log.add("step", {"step": self.global_step, "epoch": self.epoch, "lr": lr, **window.summary()})
+                summary = window.summary()
+                log.add("step", {"step": self.global_step, "epoch": self.epoch, "lr": lr, **summary})
                 if progress is not None:
-                    progress.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.3g}", img_s=f"{window.rate():.0f}")
+                    progress.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.3g}", img_s=f"{summary['images_per_s']:.0f}")
                 window = _EpochMeter()
             if progress is not None:
                 progress.update(1)
