@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-# glibc returns large activation buffers to the OS on every call unless told not to (ENVIRONMENT.md).
+# glibc returns large activation buffers to the OS on every call unless told not to (docs/environment.md).
 FAST_MALLOC := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000
 
 .PHONY: run test test-slow lint setup data clean

@@ -48,17 +48,18 @@ def test_buffer_split_in_words() -> None:
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        ("rows: 0", "rows must be an integer >= 1"),
-        ("rows: 2.5", "rows must be an integer >= 1"),
-        ("cols: -3", "cols must be an integer >= 1"),
+        ("rows: 0\ncols: 4", "rows must be an integer >= 1"),
+        ("rows: 2.5\ncols: 4", "rows must be an integer >= 1"),
+        ("cols: -3\nrows: 4", "cols must be an integer >= 1"),
+        ("cols: 16", "missing field\\(s\\) rows"),
         ("timing: wavefront", "timing must be one of systolic, broadcast"),
         ("mapping: tiled", "mapping must be one of gemm, spatial"),
         ("gb_split: [0.5, 0.5, 0.5]", "summing to 1"),
-        ("gb_kib: 0", "gb_kib must be a number > 0"),
-        ("clock_mhz: fast", "clock_mhz must be a number > 0"),
-        ("dram_bandwidth: -1", "dram_bandwidth must be a number > 0"),
+        ("gb_kib: 0", "gb_kib must be a finite number > 0"),
+        ("clock_mhz: fast", "clock_mhz must be a finite number > 0"),
+        ("dram_bandwidth: -1", "dram_bandwidth must be a finite number > 0"),
         ("rf_bytes: 1\nword_bits: 16", "cannot hold one 16-bit word"),
-        ("energy: {dram: -5}", "energy.dram must be a number >= 0"),
+        ("energy: {dram: -5}", "energy.dram must be a finite number >= 0"),
         ("energy: {sram: 5}", "unknown energy field"),
         ("energy: {unit: joules}", "energy.unit must be one of normalized, pJ"),
         ("array_size: 16", "unknown field"),
@@ -68,7 +69,8 @@ def test_buffer_split_in_words() -> None:
 )
 def test_bad_configs_name_the_field(yaml_text: str, message: str, tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(yaml_text)
+    shape = "" if yaml_text.startswith(("rows", "cols", "-")) else "rows: 16\ncols: 16\n"
+    path.write_text(shape + yaml_text)
     with pytest.raises(ConfigError, match=message):
         load_hardware(path)
 

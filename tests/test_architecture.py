@@ -1,4 +1,4 @@
-"""The official block structure, checked layer by layer against PAPER.md."""
+"""The official block structure, checked layer by layer against docs/paper.md."""
 
 import torch
 from torch import nn

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from model_helpers import randomize_batchnorm
-from squeezenext.deploy.bench import best_round, run_benchmark, torchscript_for_inference
+from squeezenext.deploy.bench import Case, best_round, peak_rss_kib, run_benchmark, run_case, torchscript_for_inference
 from squeezenext.deploy.report import check_targets, latency_markdown, plot_latency, results_table, targets_table
 from squeezenext.registry import create_model
 
@@ -36,6 +36,16 @@ def test_a_tiny_benchmark_run(tmp_path: Path) -> None:
     assert (tmp_path / "latency.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_each_case_measures_its_own_peak_memory() -> None:
+    """A worker's peak is its own, not its parent's (getrusage's ru_maxrss survives exec; VmHWM does not)."""
+    ballast = torch.ones(384 * 2**20)  # 1.5 GiB touched here, so this process's peak is above any worker's
+    small = run_case(Case("sqnxt23_w1", "eager", 1, 32, 1, 0.01, 3))
+    large = run_case(Case("sqnxt23_w1", "eager", 32, 224, 1, 0.01, 3))
+    assert large["peak_rss_mib"] > small["peak_rss_mib"] + 100
+    assert small["peak_rss_mib"] < peak_rss_kib() / 1024, "the small worker must not report this process's peak"
+    del ballast
+
+
 def test_torchscript_path_computes_what_the_module_computes() -> None:
     module = create_model("sqnxt23_w1", num_classes=10).eval()
     randomize_batchnorm(module)
@@ -58,7 +68,7 @@ def test_each_case_keeps_its_best_round_and_any_failure() -> None:
 
 
 def test_rounds_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="rounds must be at least 1"):
+    with pytest.raises(ValueError, match="rounds and batch sizes must be at least 1"):
         run_benchmark(["sqnxt23_w1"], ["eager"], [1], 32, 1, 0.01, rounds=0, progress=lambda _: None)
 
 
@@ -123,5 +133,7 @@ def test_readme_quotes_the_committed_benchmark() -> None:
     readme = (ROOT / "README.md").read_text()
     stale = "README's speed tables are stale: paste them from `squeezenext bench --json docs/bench/bench.json ...`"
     assert latency_markdown(committed) in readme, stale
-    assert targets_table(committed["targets"]) in readme, stale
+    recomputed = check_targets(committed)  # from the committed measurements, not the committed verdicts
+    assert recomputed == committed["targets"]
+    assert targets_table(recomputed) in readme, stale
     assert (ROOT / "docs" / "bench" / "latency.png").read_bytes()[:4] == b"\x89PNG"

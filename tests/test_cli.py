@@ -91,3 +91,71 @@ def test_torch_hub_entry_points() -> None:
     assert model.fc.out_features == 10
     entries = runpy.run_path(str(repo / "hubconf.py"))
     assert all(callable(entries[name]) for name in list_models())
+
+
+def test_python_dash_m_and_help_describe_every_command() -> None:
+    done = subprocess.run([sys.executable, "-m", "squeezenext", "--help"], capture_output=True, text=True, check=True)
+    for command in ("list", "info", "simulate", "study", "train", "eval", "export", "predict", "bench"):
+        assert command in done.stdout
+
+
+def test_train_help_lists_every_configuration_key_with_type_and_default(capsys: pytest.CaptureFixture[str]) -> None:
+    from squeezenext.train.config import FIELD_HELP, field_names
+
+    assert set(FIELD_HELP) == set(field_names())
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    for name in field_names():
+        assert f"--{name.replace('_', '-')} " in out
+    assert "--batch-size int (128)" in out and "--amp none|auto|bf16|fp16 ('none')" in out
+
+
+def test_data_goes_to_the_cache_not_the_working_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from squeezenext.train.config import default_data_root
+
+    monkeypatch.setenv("SQUEEZENEXT_DATA", str(tmp_path / "mine"))
+    assert default_data_root() == tmp_path / "mine"
+    monkeypatch.delenv("SQUEEZENEXT_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert default_data_root() == tmp_path / "cache" / "squeezenext" / "data"
+
+
+def test_overridden_hardware_is_named_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "sqnxt23_w1", "--rows", "8", "--cols", "4"]) == 0
+    assert "on array-16x16 with rows=8, cols=4 (8x4 PEs" in capsys.readouterr().out
+
+
+def test_info_names_the_flavor(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", "sqnxt23_w1", "--flavor", "pytorchcv", "--input-size", "224"]) == 0
+    assert "sqnxt23_w1 (pytorchcv flavor) at 224x224" in capsys.readouterr().out
+
+
+def test_import_squeezenext_loads_no_data_image_onnx_or_plotting_library() -> None:
+    code = (
+        "import sys, squeezenext; heavy = ('torchvision.datasets', 'PIL', 'onnx', 'onnxruntime', 'matplotlib');"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"squeezenext {metadata.version('squeezenext')}"
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["--version"], ["list"], ["info", "sqnxt23_w1"], ["simulate", "1.0-SqNxt-23v5"]]
+)
+def test_light_commands_do_not_import_torch(argv: list[str]) -> None:
+    """The specs, workloads and cost model are pure Python and NumPy: these commands start in a fraction of a
+    second (timed in benchmarks/cli_startup.py, not here)."""
+    code = (
+        "import sys; from squeezenext.cli import main; status = main(sys.argv[1:]);"
+        "heavy = [m for m in ('torch', 'torchvision', 'onnx', 'matplotlib', 'PIL') if m in sys.modules];"
+        "sys.exit(f'imported {heavy}' if heavy else status)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

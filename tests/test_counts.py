@@ -1,4 +1,4 @@
-"""Parameter and MAC counts against PAPER.md and pytorchcv's published counts."""
+"""Parameter and MAC counts against docs/paper.md and pytorchcv's published counts."""
 
 import pytest
 from torch import nn
@@ -7,13 +7,13 @@ from squeezenext import analytic_layers, analytic_parameters, count_parameters, 
 from squeezenext.registry import model_plan
 from squeezenext.workload import total_macs
 
-# PAPER.md: paper convention (conv weights + BN scale/shift + FC weights), official definitions.
+# docs/paper.md: paper convention (conv weights + BN scale/shift + FC weights), official definitions.
 PAPER_PARAMS = {
     "sqnxt23_w1": 717_280,
     "sqnxt23g_w1": 543_072,
     "sqnxt23v5_w1": 930_016,
 }
-# PAPER.md, "The pytorchcv flavor": pytorchcv's numel counts.
+# docs/paper.md, "The pytorchcv flavor": pytorchcv's numel counts.
 PYTORCHCV_PARAMS = {
     "sqnxt23_w1": 724_056,
     "sqnxt23_w3d2": 1_511_824,

@@ -3,6 +3,7 @@
 import pytest
 
 from squeezenext import create_model, get_spec, list_models, register, squeezenext
+from squeezenext.errors import ModelError
 from squeezenext.registry import PYTORCHCV_MODELS
 from squeezenext.specs import Provenance, SqueezeNextSpec
 
@@ -60,7 +61,7 @@ def test_unknown_name_lists_valid_names() -> None:
 
 
 def test_unknown_option_lists_valid_options() -> None:
-    with pytest.raises(TypeError, match=r"unknown option.*dropout.*valid options.*in_channels, stem"):
+    with pytest.raises(ModelError, match=r"unknown option.*dropout.*valid options.*in_channels, stem"):
         create_model("sqnxt23_w1", dropout=0.5)
 
 

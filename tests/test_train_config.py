@@ -37,7 +37,7 @@ def test_overrides_are_parsed_by_type(tmp_path: Path) -> None:
         (["--batch-size", "many"], "--batch-size takes an integer"),
         (["--base-lr", "fast"], "--base-lr takes a number"),
         (["--channels-last", "maybe"], "takes true or false"),
-        (["--amp", "fp8"], "amp must be one of none, bf16, fp16"),
+        (["--amp", "fp8"], "amp must be one of none, auto, bf16, fp16"),
         (["--epochs", "0"], "epochs must be >= 1"),
         (["--weight-decay", "-1"], "weight_decay must be >= 0"),
         (["--epochs"], "needs a value"),

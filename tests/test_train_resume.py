@@ -1,5 +1,6 @@
 """A run killed with SIGKILL and resumed ends with the same weights as an uninterrupted run."""
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from train_helpers import env, run_train, train_command, weights
 
 def _step_of(path: Path) -> int:
     try:
-        return int(torch.load(path, map_location="cpu", weights_only=False)["global_step"])
+        return int(torch.load(path, map_location="cpu", weights_only=True)["global_step"])
     except Exception:  # being replaced right now
         return -1
 
@@ -36,6 +37,8 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
 
     resumed = run_train(out, "--checkpoint-every", "3", "--resume", "auto")
     assert resumed.returncode == 0, resumed.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["steps"] == 64 and results["steps_this_session"] == 64 - killed_at, "it continued, not restarted"
     expected, actual = weights(tmp_path / "reference" / "model.pt"), weights(out / "model.pt")
     assert expected.keys() == actual.keys()
     for name in expected:

@@ -34,5 +34,5 @@ def run_train(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     return {k: v for k, v in state["model"].items() if v.is_floating_point()}

@@ -1,13 +1,14 @@
 """SqueezeNext (Gholami et al., "SqueezeNext: Hardware-Aware Neural Network Design", arXiv 1803.10615).
 
 Exact models of the paper and of its official Caffe release, a pytorchcv-compatible flavor, and the
-layer workloads the hardware study reads.
+layer workloads the hardware study reads. The specs, plans and workloads are pure Python; PyTorch is
+imported when a module is built (``create_model``) or a name below that needs it is first used.
 """
 
-from squeezenext.deploy.predictor import Predictor
-from squeezenext.model import SqueezeNext
+from importlib import import_module, metadata
+from typing import TYPE_CHECKING, Any
+
 from squeezenext.plan import NetworkPlan, build_plan
-from squeezenext.pytorchcv_compat import load_pytorchcv_state_dict
 from squeezenext.registry import create_model, get_spec, list_models, register, squeezenext
 from squeezenext.specs import Provenance, SqueezeNextSpec
 from squeezenext.workload import (
@@ -19,7 +20,27 @@ from squeezenext.workload import (
     trace_layers,
 )
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from squeezenext.deploy.predictor import Predictor
+    from squeezenext.model import SqueezeNext
+    from squeezenext.pytorchcv_compat import load_pytorchcv_state_dict
+
+__version__ = metadata.version("squeezenext")
+"""The installed package's version (one definition: pyproject.toml)."""
+
+_LAZY = {
+    "Predictor": "squeezenext.deploy.predictor",
+    "SqueezeNext": "squeezenext.model",
+    "load_pytorchcv_state_dict": "squeezenext.pytorchcv_compat",
+}
+"""Names whose modules import PyTorch (and, for the Predictor, PIL and onnx): loaded on first use."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'squeezenext' has no attribute {name!r}")
+
 
 __all__ = [
     "LayerDesc",

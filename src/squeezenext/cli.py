@@ -1,4 +1,5 @@
-"""The ``squeezenext`` command line: ``list`` and ``info``."""
+"""The ``squeezenext`` command line: models (list, info), the accelerator cost model (simulate, study),
+training (train, eval) and deployment (export, predict, bench)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib import metadata
+from typing import NoReturn
 
 from squeezenext.accel.commands import add_simulate_parser, add_study_parser
+from squeezenext.argtypes import positive_int
 from squeezenext.deploy.commands import add_deploy_parsers
+from squeezenext.errors import SqueezeNextError
+from squeezenext.fileio import describe_os_error
+from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS, STEM_KINDS
 from squeezenext.registry import get_spec, list_models
 from squeezenext.specs import Provenance
@@ -16,7 +23,8 @@ from squeezenext.tables import format_table
 from squeezenext.train.commands import add_train_parsers
 from squeezenext.workload import load_workload, total_macs
 
-PAPER_INPUT_SIZE = 227
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
 
 
 def _millions(value: int) -> str:
@@ -92,14 +100,22 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (the subcommand's ``--help`` has the full usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"squeezenext: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="squeezenext", description=__doc__)
+    parser = _Parser(prog="squeezenext", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"squeezenext {metadata.version('squeezenext')}")
     commands = parser.add_subparsers(dest="command", required=True)
     list_parser = commands.add_parser("list", help="table of every registered variant")
     list_parser.set_defaults(func=cmd_list)
     info = commands.add_parser("info", help="per-layer table and totals of one network")
     info.add_argument("name", help="registered name, paper name, or torchvision:<model>")
-    info.add_argument("--input-size", type=int, default=PAPER_INPUT_SIZE)
+    info.add_argument("--input-size", type=positive_int, default=PAPER_INPUT_SIZE)
     info.add_argument("--flavor", choices=FLAVORS, default="official")
     info.add_argument("--stem", choices=STEM_KINDS, default="standard")
     info.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
@@ -112,17 +128,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; user errors print one line to stderr and exit with status 2."""
+    """Entry point; user errors print one line to stderr and exit with status 2, Ctrl-C exits with 130."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and not getattr(args, "takes_extra", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra and not getattr(args, "takes_extra", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exit_:  # --help, --version and usage errors (already printed)
+        return exit_.code if isinstance(exit_.code, int) else 2
     args.extra = extra
     try:
         return int(args.func(args))
-    except (ValueError, OSError) as error:
-        print(f"squeezenext: error: {error}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except (SqueezeNextError, ValueError) as error:
+        return _fail(str(error))
+    except OSError as error:
+        return _fail(describe_os_error(error, error.filename or "a file", "using"))
+
+
+def _fail(message: str) -> int:
+    """Print one error line (newlines in the message folded) and return the usage-error status."""
+    print(f"squeezenext: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

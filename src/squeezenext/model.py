@@ -12,6 +12,7 @@ from typing import cast
 import torch
 from torch import nn
 
+from squeezenext.errors import ModelError
 from squeezenext.plan import POOL_KERNEL, POOL_STRIDE, BlockPlan, ConvSpec, NetworkPlan
 
 BN_EPS = 1e-5
@@ -122,7 +123,7 @@ class SqueezeNext(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Stem, stages and head convolution: the feature map before pooling."""
         if x.dim() != 4 or x.shape[-1] < self.min_input_size or x.shape[-2] < self.min_input_size:
-            raise ValueError(
+            raise ModelError(
                 "expected an input of shape (N, C, H, W) with H and W >= "
                 + str(self.min_input_size)
                 + " (the smallest size this network's downsampling keeps), got "

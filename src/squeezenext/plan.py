@@ -3,7 +3,7 @@
 A :class:`NetworkPlan` is what both the module builder and the analytic layer list read, so the two can
 never disagree. Two flavors exist:
 
-* ``official``: the official Caffe ``train_val.prototxt`` definitions (PAPER.md, "The block").
+* ``official``: the official Caffe ``train_val.prototxt`` definitions (docs/paper.md, "The block").
 * ``pytorchcv``: the layout of pytorchcv's port (``pytorchcv/models/squeezenext.py``), whose ImageNet
   checkpoints are the only public ones.
 """
@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from squeezenext.errors import ModelError
 from squeezenext.specs import SqueezeNextSpec
 
 Flavor = Literal["official", "pytorchcv"]
@@ -107,7 +108,7 @@ class NetworkPlan:
         ) -> tuple[str, ConvSpec, tuple[int, int], tuple[int, int]]:
             out = conv.output_hw(hw)
             if min(out) < 1:
-                raise ValueError(
+                raise ModelError(
                     f"input {input_hw[0]}x{input_hw[1]} is too small: {name} would get a {hw[0]}x{hw[1]} map"
                 )
             return name, conv, hw, out
@@ -117,7 +118,7 @@ class NetworkPlan:
         hw = layer[3]
         if self.stem_pool:
             if min(hw) < POOL_KERNEL:
-                raise ValueError(
+                raise ModelError(
                     f"input {input_hw[0]}x{input_hw[1]} is too small: the stem pool would get {hw[0]}x{hw[1]}"
                 )
             hw = (maxpool_ceil_output_size(hw[0]), maxpool_ceil_output_size(hw[1]))
@@ -146,7 +147,7 @@ class NetworkPlan:
             except ValueError:
                 continue
             return size
-        raise ValueError("no input size up to 4096 survives this network's downsampling")
+        raise ModelError("no input size up to 4096 survives this network's downsampling")
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -197,7 +198,7 @@ def official_plan(
     in_channels: int = 3,
     stem: StemKind = "standard",
 ) -> NetworkPlan:
-    """Plan of the official Caffe definition (PAPER.md, "The block" and "The network").
+    """Plan of the official Caffe definition (docs/paper.md, "The block" and "The network").
 
     Branch of a block with C outputs: 1x1 C_in->C/2 (stride), 1x1 C/2->C/4, separable pair
     C/4->C/2, C/2->C/2 (3x1 then 1x3 in odd blocks, the reverse in even ones), 1x1 C/2->C.
@@ -305,12 +306,11 @@ def build_plan(
 ) -> NetworkPlan:
     """Plan for ``spec`` in the given flavor; validates the options with errors that list valid values."""
     if flavor not in FLAVORS:
-        raise ValueError(f"unknown flavor {flavor!r}; valid flavors: {', '.join(FLAVORS)}")
+        raise ModelError(f"unknown flavor {flavor!r}; valid flavors: {', '.join(FLAVORS)}")
     if stem not in STEM_KINDS:
-        raise ValueError(f"unknown stem {stem!r}; valid stems: {', '.join(STEM_KINDS)}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
-    if in_channels < 1:
-        raise ValueError(f"in_channels must be >= 1, got {in_channels}")
+        raise ModelError(f"unknown stem {stem!r}; valid stems: {', '.join(STEM_KINDS)}")
+    for name, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ModelError(f"{name} must be an integer >= 1, got {value!r}")
     builder = official_plan if flavor == "official" else pytorchcv_plan
     return builder(spec, num_classes=num_classes, in_channels=in_channels, stem=stem)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import torch
 
+from squeezenext.errors import ModelError
 from squeezenext.model import SqueezeNext
 
 _UNIT_CONVS = {
@@ -40,7 +41,7 @@ def pytorchcv_key(key: str) -> str:
         return f"head.{match.group(1)}.{match.group(2)}"
     elif match := _FC_KEY.match(key):
         return f"fc.{match.group(1)}"
-    raise ValueError(f"{key!r} is not a key of a pytorchcv SqueezeNext state dict")
+    raise ModelError(f"{key!r} is not a key of a pytorchcv SqueezeNext state dict")
 
 
 def load_pytorchcv_state_dict(model: SqueezeNext, state_dict: Mapping[str, torch.Tensor]) -> None:
@@ -48,19 +49,26 @@ def load_pytorchcv_state_dict(model: SqueezeNext, state_dict: Mapping[str, torch
 
     Every key must map and every tensor must match in shape; otherwise a ValueError says which.
     """
+    if not isinstance(state_dict, Mapping) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise ModelError(
+            f"expected a state dict (a mapping of names to tensors), got {type(state_dict).__name__}; "
+            "pass torch.load(path, weights_only=True) of a pytorchcv checkpoint"
+        )
+    if not isinstance(model, SqueezeNext):
+        raise ModelError(f"expected a SqueezeNext built with flavor='pytorchcv', got {type(model).__name__}")
     converted = {pytorchcv_key(key): value for key, value in state_dict.items()}
     own = model.state_dict()
     missing = sorted(set(own) - set(converted))
     unexpected = sorted(set(converted) - set(own))
     if missing or unexpected:
-        raise ValueError(
+        raise ModelError(
             "the checkpoint does not fit this model (was it built with flavor='pytorchcv' and the same "
             f"name?): missing {missing[:5]}{' ...' if len(missing) > 5 else ''}, "
             f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"
         )
     wrong = [k for k, v in converted.items() if v.shape != own[k].shape]
     if wrong:
-        raise ValueError(
+        raise ModelError(
             f"shape mismatch for {wrong[:5]}: checkpoint {[tuple(converted[k].shape) for k in wrong[:5]]} vs "
             f"model {[tuple(own[k].shape) for k in wrong[:5]]}; check the width and num_classes"
         )

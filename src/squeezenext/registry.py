@@ -6,11 +6,16 @@ aliases. The registry refuses duplicate names and aliases.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from squeezenext.model import SqueezeNext
+from squeezenext.errors import ModelError
 from squeezenext.plan import Flavor, NetworkPlan, StemKind, build_plan
 from squeezenext.specs import Provenance, SqueezeNextSpec
+
+if TYPE_CHECKING:  # the module (and torch) is imported when a model is built, not with the registry
+    from squeezenext.model import SqueezeNext
 
 V1_BLOCKS = (6, 6, 8, 1)
 V5_BLOCKS = (2, 4, 14, 1)
@@ -32,7 +37,7 @@ def register(spec: SqueezeNextSpec) -> SqueezeNextSpec:
     """Add a variant; refuses a name or paper name that is already taken."""
     for key in (spec.name, spec.paper_name):
         if key in _REGISTRY or key in _ALIASES:
-            raise ValueError(f"model name {key!r} is already registered")
+            raise ModelError(f"model name {key!r} is already registered")
     _REGISTRY[spec.name] = spec
     _ALIASES[spec.paper_name] = spec.name
     return spec
@@ -118,13 +123,19 @@ def list_models() -> list[str]:
 
 
 def resolve_name(name: str) -> str:
-    """Registry name for a registry name or a paper alias; ValueError listing valid names otherwise."""
-    if name in _REGISTRY:
-        return name
-    if name in _ALIASES:
-        return _ALIASES[name]
-    raise ValueError(
-        f"unknown model {name!r}. Valid names: {', '.join(_REGISTRY)}. Paper aliases: {', '.join(_ALIASES)}."
+    """Registry name for a registry name or a paper alias, in any letter case; otherwise a ModelError with the
+    closest names ("did you mean") and the full list."""
+    if not isinstance(name, str):
+        raise ModelError(f"a model name must be a string, got {name!r}")
+    by_folded = {key.casefold(): value for key, value in (*((n, n) for n in _REGISTRY), *_ALIASES.items())}
+    if name.casefold() in by_folded:
+        return by_folded[name.casefold()]
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.6)
+    names = list(dict.fromkeys(by_folded[c] for c in close))
+    suggestion = f" Did you mean {', '.join(map(repr, names))}?" if names else ""
+    raise ModelError(
+        f"unknown model {name!r}.{suggestion} Valid names: {', '.join(_REGISTRY)}; "
+        f"paper names: {', '.join(_ALIASES)} (any letter case)."
     )
 
 
@@ -144,7 +155,7 @@ def model_plan(
     """The layer plan of a registered model (what :func:`create_model` builds)."""
     spec = get_spec(name)
     if flavor == "pytorchcv" and spec.name not in PYTORCHCV_MODELS:
-        raise ValueError(
+        raise ModelError(
             f"flavor 'pytorchcv' exists only for pytorchcv's models ({', '.join(sorted(PYTORCHCV_MODELS))}); "
             f"{spec.name!r} has only flavor 'official'"
         )
@@ -162,21 +173,19 @@ def create_model(name: str, *, num_classes: int = 1000, flavor: Flavor = "offici
     """
     unknown = sorted(set(options) - set(CREATE_OPTIONS))
     if unknown:
-        raise TypeError(
+        raise ModelError(
             f"unknown option(s) {', '.join(unknown)} for create_model; valid options: "
             f"num_classes, flavor, {', '.join(CREATE_OPTIONS)}"
         )
-    in_channels = options.get("in_channels", 3)
-    stem = options.get("stem", "standard")
-    if not isinstance(in_channels, int):
-        raise TypeError(f"in_channels must be an int, got {in_channels!r}")
     plan = model_plan(
         name,
         num_classes=num_classes,
         flavor=flavor,
-        in_channels=in_channels,
-        stem=stem,  # type: ignore[arg-type]
+        in_channels=options.get("in_channels", 3),  # type: ignore[arg-type]  # checked by build_plan
+        stem=options.get("stem", "standard"),  # type: ignore[arg-type]
     )
+    from squeezenext.model import SqueezeNext
+
     return SqueezeNext(plan)
 
 
@@ -208,4 +217,6 @@ def squeezenext(
         note="user-defined",
     )
     plan = build_plan(spec, flavor="official", num_classes=num_classes, in_channels=in_channels, stem=stem)
+    from squeezenext.model import SqueezeNext
+
     return SqueezeNext(plan)

@@ -9,17 +9,20 @@ the counts read this type.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
-from torch import nn
-
+from squeezenext.errors import ModelError
+from squeezenext.networks import PYTORCHCV_PREFIX, TORCHVISION_PREFIX, build_module
 from squeezenext.plan import Flavor, NetworkPlan, StemKind
 from squeezenext.registry import get_spec, model_plan
 
-TORCHVISION_PREFIX = "torchvision:"
+if TYPE_CHECKING:  # torch is imported by the functions that trace modules, not with the analytic workloads
+    import torch
+    from torch import nn
 
 LayerType = Literal["conv", "fc"]
+MAX_TRACE_SIZE = 4096
+"""Largest input tried when looking for a traced network's smallest input size."""
 ParamConvention = Literal["paper", "numel"]
 
 
@@ -106,7 +109,7 @@ def analytic_layers(plan: NetworkPlan, input_size: int | tuple[int, int]) -> lis
 
 def _pair(value: int | tuple[int, ...] | str) -> tuple[int, int]:
     if isinstance(value, str):
-        raise ValueError(f"string padding {value!r} is not supported by the layer tracer")
+        raise ModelError(f"string padding {value!r} is not supported by the layer tracer")
     if isinstance(value, int):
         return (value, value)
     return (int(value[0]), int(value[1]))
@@ -118,6 +121,9 @@ def trace_layers(module: nn.Module, input_size: int | tuple[int, int], in_channe
     A module called twice appears twice (the second as ``name#2``). Dilated convolutions are rejected:
     the workload type has no dilation.
     """
+    import torch
+    from torch import nn
+
     hw = (input_size, input_size) if isinstance(input_size, int) else input_size
     names = {mod: name for name, mod in module.named_modules()}
     calls: dict[str, int] = {}
@@ -131,7 +137,7 @@ def trace_layers(module: nn.Module, input_size: int | tuple[int, int], in_channe
         assert isinstance(mod, nn.Conv2d)
         name = names[mod]
         if _pair(mod.dilation) != (1, 1):
-            raise ValueError(f"{name}: dilated convolutions are not supported by the layer workload type")
+            raise ModelError(f"{name}: dilated convolutions are not supported by the layer workload type")
         kernel = _pair(mod.kernel_size)
         out_hw = (int(out.shape[-2]), int(out.shape[-1]))
         layers.append(
@@ -174,14 +180,44 @@ def trace_layers(module: nn.Module, input_size: int | tuple[int, int], in_channe
     return layers
 
 
+def trace_checked(module: nn.Module, name: str, input_size: int) -> list[LayerDesc]:
+    """:func:`trace_layers`, with a ModelError giving the smallest input size that works when
+    ``input_size`` is too small for the network's downsampling."""
+    if not isinstance(input_size, int) or input_size < 1:
+        raise ModelError(f"input size must be an integer >= 1, got {input_size!r}")
+    try:
+        return trace_layers(module, input_size)
+    except RuntimeError:
+        pass
+    low, high = input_size, max(2 * input_size, 32)
+    while not _traces(module, high):
+        low, high = high, 2 * high
+        if high > MAX_TRACE_SIZE:
+            raise ModelError(f"{name} does not run on any input up to {MAX_TRACE_SIZE}x{MAX_TRACE_SIZE}") from None
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if _traces(module, middle) else (middle, high)
+    raise ModelError(f"input size {input_size} is too small for {name}: its smallest input is {high}x{high}")
+
+
+def _traces(module: nn.Module, size: int) -> bool:
+    try:
+        trace_layers(module, size)
+    except RuntimeError:
+        return False
+    return True
+
+
 def count_parameters(module: nn.Module, convention: ParamConvention = "paper") -> int:
     """Parameters of ``module``.
 
     ``"paper"``: conv weights + BatchNorm scale/shift + FC weights (the paper's convention, which omits
     conv and FC biases); ``"numel"``: every parameter tensor's ``numel`` (PyTorch's count).
     """
+    from torch import nn
+
     if convention not in ("paper", "numel"):
-        raise ValueError(f"unknown parameter convention {convention!r}; valid: paper, numel")
+        raise ModelError(f"unknown parameter convention {convention!r}; valid: paper, numel")
     total = sum(p.numel() for p in module.parameters())
     if convention == "paper":
         total -= sum(
@@ -201,7 +237,7 @@ def analytic_parameters(plan: NetworkPlan, convention: ParamConvention = "paper"
     """Parameters of a plan without building it: conv weights, BatchNorm scale/shift (``2 C_out`` per
     conv), FC weights, plus conv/FC biases under the ``"numel"`` convention."""
     if convention not in ("paper", "numel"):
-        raise ValueError(f"unknown parameter convention {convention!r}; valid: paper, numel")
+        raise ModelError(f"unknown parameter convention {convention!r}; valid: paper, numel")
     with_bias = convention == "numel"
     total = plan.num_features * plan.num_classes + (plan.num_classes if plan.fc_bias and with_bias else 0)
     for _, conv, _, _ in plan.walk((plan.min_input_size(),) * 2):
@@ -224,20 +260,14 @@ class Workload:
 
 def load_workload(name: str, *, input_size: int, flavor: Flavor = "official", stem: StemKind = "standard") -> Workload:
     """Layer list of a registered model (analytic) or of ``torchvision:<name>`` (traced)."""
-    if name.startswith(TORCHVISION_PREFIX):
-        import torchvision
-
-        tv_name = name[len(TORCHVISION_PREFIX) :]
-        available = torchvision.models.list_models(module=torchvision.models)
-        if tv_name not in available:
-            raise ValueError(f"unknown torchvision model {tv_name!r}; valid: {', '.join(sorted(available))}")
-        module = torchvision.models.get_model(tv_name, weights=None)
+    if name.startswith((TORCHVISION_PREFIX, PYTORCHCV_PREFIX)):
+        module = build_module(name)
         return Workload(
             name=name,
-            layers=trace_layers(module, input_size),
+            layers=trace_checked(module, name, input_size),
             params=count_parameters(module, "paper"),
             params_numel=count_parameters(module, "numel"),
-            provenance="torchvision definition",
+            provenance="torchvision definition" if name.startswith(TORCHVISION_PREFIX) else "pytorchcv definition",
         )
     plan = model_plan(name, flavor=flavor, stem=stem)
     spec = get_spec(name)
@@ -246,5 +276,5 @@ def load_workload(name: str, *, input_size: int, flavor: Flavor = "official", st
         layers=analytic_layers(plan, input_size),
         params=analytic_parameters(plan, "paper"),
         params_numel=analytic_parameters(plan, "numel"),
-        provenance=spec.provenance.value,
+        provenance=spec.provenance.value if flavor == "official" else f"{flavor} flavor",
     )

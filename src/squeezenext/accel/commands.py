@@ -8,17 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.accel.cost import Cost, costs_csv, simulate, total
-from squeezenext.accel.hardware import DATAFLOWS, MAPPINGS, TIMINGS, HardwareConfig, resolve_hardware
-from squeezenext.accel.plots import plot_layers
-from squeezenext.accel.study import DEFAULT_HARDWARE as STUDY_HARDWARE
-from squeezenext.accel.study import run_study
+from squeezenext.accel.hardware import (
+    DATAFLOWS,
+    DEFAULT_HARDWARE,
+    MAPPINGS,
+    TIMINGS,
+    ConfigError,
+    HardwareConfig,
+    resolve_hardware,
+)
 from squeezenext.accel.topology import load_network, write_scalesim_csv
-from squeezenext.fileio import atomic_write_text
+from squeezenext.argtypes import positive_int
+from squeezenext.fileio import atomic_write_text, check_writable, output_lock
+from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS
 from squeezenext.tables import format_table
 
-DEFAULT_HARDWARE = "array-16x16"
 OBJECTIVES = ("time", "energy", "edp")
+DEFAULT_OBJECTIVE = "time"
 LAYER_COLUMNS = ("name", "dataflow", "macs", "cycles", "stall_cycles", "utilization", "energy", "time_s")
 
 
@@ -29,19 +36,27 @@ def hardware_from_args(args: argparse.Namespace) -> HardwareConfig:
         key: getattr(args, key) for key in ("rows", "cols", "timing", "mapping") if getattr(args, key, None) is not None
     }
     if changes:
-        config = config.replace(**changes)
+        described = ", ".join(f"{key}={value}" for key, value in changes.items())
+        config = config.replace(name=f"{config.name} with {described}", **changes)
     return config
 
 
 def policy_from_args(args: argparse.Namespace) -> str:
-    """A fixed dataflow, or the ``--objective`` when ``--dataflow best``."""
-    return str(args.objective if args.dataflow == "best" else args.dataflow)
+    """A fixed dataflow, or the ``--objective`` (default time) when ``--dataflow best``."""
+    if args.dataflow != "best":
+        if args.objective is not None:
+            raise ConfigError(
+                f"--objective {args.objective} chooses among dataflows, but --dataflow {args.dataflow} fixes one; "
+                "drop one of them (--dataflow best --objective ... picks per layer)"
+            )
+        return str(args.dataflow)
+    return str(args.objective or DEFAULT_OBJECTIVE)
 
 
 def add_hardware_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``simulate`` and ``study``."""
-    parser.add_argument("--rows", type=int, help="PE array rows (overrides the hardware file)")
-    parser.add_argument("--cols", type=int, help="PE array columns (overrides the hardware file)")
+    parser.add_argument("--rows", type=positive_int, help="PE array rows (overrides the hardware file)")
+    parser.add_argument("--cols", type=positive_int, help="PE array columns (overrides the hardware file)")
     parser.add_argument("--timing", choices=TIMINGS, help="systolic (SCALE-Sim skew) or broadcast")
     parser.add_argument("--mapping", choices=MAPPINGS, help="gemm (SCALE-Sim im2col) or spatial")
     add_policy_arguments(parser)
@@ -50,7 +65,11 @@ def add_hardware_arguments(parser: argparse.ArgumentParser) -> None:
 def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     """``--dataflow`` and ``--objective``: how the dataflow of each layer is chosen."""
     parser.add_argument("--dataflow", choices=(*DATAFLOWS, "best"), default="best")
-    parser.add_argument("--objective", choices=OBJECTIVES, default="time", help="what 'best' minimizes")
+    parser.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        help=f"what --dataflow best minimizes per layer (default {DEFAULT_OBJECTIVE})",
+    )
 
 
 def layer_rows(costs: list[Cost]) -> list[list[object]]:
@@ -73,6 +92,9 @@ def layer_rows(costs: list[Cost]) -> list[list[object]]:
 def cmd_simulate(args: argparse.Namespace) -> int:
     hardware = hardware_from_args(args)
     policy = policy_from_args(args)
+    for output in (args.write_topology, args.csv, args.plot):
+        if output is not None:
+            check_writable(output)
     layers = load_network(args.network, input_size=args.input_size, flavor=args.flavor)
     costs = simulate(layers, hardware, policy)
     network = total(costs)
@@ -81,6 +103,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.csv:
         atomic_write_text(args.csv, costs_csv(costs))
     if args.plot:
+        from squeezenext.accel.plots import plot_layers
+
         plot_layers(costs, f"{args.network} on {hardware.name} ({policy})", args.plot)
     if args.json:
         payload: dict[str, Any] = {
@@ -117,7 +141,7 @@ def add_simulate_parser(commands: Any) -> None:
     parser.add_argument("network", help="registered name, paper name, torchvision:<model>, FILE.csv or FILE.onnx")
     parser.add_argument("--hardware", default=DEFAULT_HARDWARE, help="preset name or YAML file")
     add_hardware_arguments(parser)
-    parser.add_argument("--input-size", type=int, default=227)
+    parser.add_argument("--input-size", type=positive_int, default=PAPER_INPUT_SIZE)
     parser.add_argument("--flavor", choices=FLAVORS, default="official")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     parser.add_argument("--csv", type=Path, help="write per-layer results to this CSV file")
@@ -127,7 +151,12 @@ def add_simulate_parser(commands: Any) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    run_study(args.out, hardware_name=args.hardware, policy=policy_from_args(args))
+    from squeezenext.accel.study import run_study
+
+    policy = policy_from_args(args)
+    check_writable(args.out, folder=True)
+    with output_lock(args.out):
+        run_study(args.out, hardware_name=args.hardware, policy=policy)
     report = Path(args.out) / "REPORT.md"
     print(report.read_text())
     print(f"\nwrote {report}, results.json, per-layer CSVs and plots under {args.out}")
@@ -141,6 +170,6 @@ def add_study_parser(commands: Any) -> None:
         description="Redo the SqueezeNext hardware study with this library's cost model (docs/accelerator.md).",
     )
     parser.add_argument("--out", type=Path, default=Path("docs/study"), help="report folder (default docs/study)")
-    parser.add_argument("--hardware", default=STUDY_HARDWARE, help="preset name or YAML file")
+    parser.add_argument("--hardware", default=DEFAULT_HARDWARE, help="preset name or YAML file")
     add_policy_arguments(parser)
     parser.set_defaults(func=cmd_study)

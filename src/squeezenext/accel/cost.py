@@ -69,6 +69,10 @@ RF_ACCESSES_PER_MAC = 3
 """Register-file accesses per MAC: stationary operand, streamed operand, partial-sum update."""
 
 IntArray = npt.NDArray[np.int64]
+MAX_LAYER_WORK = 2**44
+"""Largest per-layer MAC count (and input words x passes) accepted: about 1.8e13, thousands of times the
+largest layer of any ImageNet network. With PE arrays of at most 2^16 per side (hardware.MAX_ARRAY_SIDE),
+every product the model forms stays below 2^63, so no count can overflow and wrap negative."""
 FloatArray = npt.NDArray[np.float64]
 
 _WS, _OS, _IS = (DATAFLOWS.index("ws"), DATAFLOWS.index("os"), DATAFLOWS.index("is"))
@@ -227,6 +231,7 @@ class LayerArrays:
         for layer in layers:
             if layer.in_channels % layer.groups or layer.out_channels % layer.groups:
                 raise ConfigError(f"{layer.name}: channels are not divisible by groups={layer.groups}")
+            _check_size(layer)
         return cls(
             names=tuple(layer.name for layer in layers),
             n=np.array([layer.out_hw[0] * layer.out_hw[1] for layer in layers], dtype=np.int64),
@@ -278,11 +283,25 @@ class HardwareArrays:
         )
 
 
+def _check_size(layer: LayerDesc) -> None:
+    """Refuse a layer whose counts could overflow the model's 64-bit integers (see MAX_LAYER_WORK)."""
+    pixels = layer.out_hw[0] * layer.out_hw[1]
+    window = layer.kernel[0] * layer.kernel[1] * layer.in_channels // layer.groups
+    filters = layer.out_channels // layer.groups
+    input_words = layer.in_hw[0] * layer.in_hw[1] * layer.in_channels
+    work = max(layer.macs, pixels * window * filters, input_words * max(filters, pixels), input_words)
+    if work > MAX_LAYER_WORK:
+        raise ConfigError(
+            f"{layer.name} is too large for the cost model: its work ({work:.3g} MACs or words x passes) is above "
+            f"the limit {MAX_LAYER_WORK:.3g} (2^44) that keeps every 64-bit count exact; use a smaller input or layer"
+        )
+
+
 def _ceil_div(a: IntArray, b: IntArray) -> IntArray:
     return -(-a // b)
 
 
-def evaluate(layers: LayerArrays, hardware: HardwareArrays) -> dict[str, npt.NDArray[Any]]:
+def cost_arrays(layers: LayerArrays, hardware: HardwareArrays) -> dict[str, npt.NDArray[Any]]:
     """Every cost field for every (layer, config, dataflow): arrays of shape ``(L, H, 3)``.
 
     Dataflow index ``d`` follows :data:`~squeezenext.accel.hardware.DATAFLOWS` (ws, os, is).
@@ -403,7 +422,7 @@ def simulate(layers: Sequence[LayerDesc], hardware: HardwareConfig, policy: str 
     chosen_policy = _check_policy(policy)
     arrays = LayerArrays.from_layers(layers)
     hw = HardwareArrays.from_configs([hardware])
-    values = evaluate(arrays, hw)
+    values = cost_arrays(arrays, hw)
     choice = _choose(values, chosen_policy, hw.clock_hz)[:, 0]
     results = []
     for i, name in enumerate(arrays.names):
@@ -441,6 +460,8 @@ def sweep(
 ) -> SweepResult:
     """Totals of many networks on many configs in one vectorized evaluation."""
     chosen_policy = _check_policy(policy)
+    if not configs:
+        raise ConfigError("sweep needs at least one hardware config")
     hw = HardwareArrays.from_configs(configs)
     all_layers: list[LayerDesc] = []
     owner: list[int] = []
@@ -448,12 +469,14 @@ def sweep(
         all_layers.extend(layers)
         owner.extend([index] * len(layers))
     arrays = LayerArrays.from_layers(all_layers)
-    values = evaluate(arrays, hw)
+    values = cost_arrays(arrays, hw)
     choice = _choose(values, chosen_policy, hw.clock_hz)[..., None]
     cycles = np.take_along_axis(values["compute_cycles"] + values["stall_cycles"], choice, -1)[..., 0]
     energy = np.take_along_axis(_energy(values), choice, -1)[..., 0]
     owners = np.array(owner)
     count = int(owners.max()) + 1
+    if float(np.max(cycles, initial=0)) * len(owner) >= 2**63:
+        raise ConfigError("the networks' total cycle counts would overflow 64 bits; sweep fewer or smaller networks")
     totals_cycles = np.zeros((count, len(configs)), dtype=np.int64)
     totals_energy = np.zeros((count, len(configs)), dtype=np.float64)
     totals_macs = np.zeros((count, len(configs)), dtype=np.int64)

@@ -11,28 +11,34 @@ Configs are frozen dataclasses loaded from YAML; every field is validated with a
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
-
-from squeezenext.fileio import read_yaml
+from squeezenext.errors import SqueezeNextError
+from squeezenext.fileio import parse_yaml, read_yaml
 
 Dataflow = Literal["ws", "os", "is"]
 DATAFLOWS: tuple[Dataflow, ...] = get_args(Dataflow)
 Timing = Literal["systolic", "broadcast"]
 TIMINGS: tuple[Timing, ...] = get_args(Timing)
-Mapping = Literal["gemm", "spatial"]
-MAPPINGS: tuple[Mapping, ...] = get_args(Mapping)
+MappingKind = Literal["gemm", "spatial"]
+MAPPINGS: tuple[MappingKind, ...] = get_args(MappingKind)
 EnergyUnit = Literal["normalized", "pJ"]
 ENERGY_UNITS: tuple[EnergyUnit, ...] = get_args(EnergyUnit)
 
 PRESET_PACKAGE = "squeezenext.accel.presets"
+DEFAULT_HARDWARE = "array-16x16"
+"""The accelerator ``simulate`` and ``study`` use unless told otherwise (docs/accelerator.md)."""
+MAX_ARRAY_SIDE = 2**16
+"""Largest PE array side; with the workload limit (cost.MAX_LAYER_WORK) every count fits in 64 bits."""
+REQUIRED_FIELDS = ("rows", "cols")
+"""Fields a hardware file must give (the array shape has no sensible default)."""
 
 
-class ConfigError(ValueError):
+class ConfigError(SqueezeNextError):
     """A hardware config or workload file that cannot be used; the message says what to fix."""
 
 
@@ -50,8 +56,8 @@ class EnergyCosts:
     def __post_init__(self) -> None:
         for name in ("mac", "rf", "array", "gb", "dram"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"energy.{name} must be a number >= 0, got {value!r}")
+            if not _is_number(value) or value < 0:
+                raise ConfigError(f"energy.{name} must be a finite number >= 0, got {value!r}")
         if self.unit not in ENERGY_UNITS:
             raise ConfigError(f"energy.unit must be one of {', '.join(ENERGY_UNITS)}, got {self.unit!r}")
 
@@ -82,7 +88,7 @@ class HardwareConfig:
     rows: int = 16
     cols: int = 16
     timing: Timing = "broadcast"
-    mapping: Mapping = "spatial"
+    mapping: MappingKind = "spatial"
     word_bits: int = 16
     clock_mhz: float = 200.0
     rf_bytes: int = 512
@@ -96,20 +102,22 @@ class HardwareConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        for name in ("rows", "cols"):
+            if getattr(self, name) > MAX_ARRAY_SIDE:
+                raise ConfigError(
+                    f"{name}={getattr(self, name)} is above the cost model's limit of {MAX_ARRAY_SIDE} PEs per side "
+                    "(which keeps its 64-bit counts exact)"
+                )
         for name in ("clock_mhz", "gb_kib", "dram_bandwidth"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise ConfigError(f"{name} must be a number > 0, got {value!r}")
+            if not _is_number(value) or value <= 0:
+                raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
         if self.timing not in TIMINGS:
             raise ConfigError(f"timing must be one of {', '.join(TIMINGS)}, got {self.timing!r}")
         if self.mapping not in MAPPINGS:
             raise ConfigError(f"mapping must be one of {', '.join(MAPPINGS)}, got {self.mapping!r}")
         split = self.gb_split
-        if (
-            len(split) != 3
-            or any(not isinstance(v, int | float) or v < 0 for v in split)
-            or abs(sum(split) - 1.0) > 1e-6
-        ):
+        if len(split) != 3 or any(not _is_number(v) or v < 0 for v in split) or abs(sum(split) - 1.0) > 1e-6:
             raise ConfigError(
                 f"gb_split must be three fractions >= 0 (inputs, weights, outputs) summing to 1, got {split!r}"
             )
@@ -157,6 +165,11 @@ def hardware_from_dict(data: Any, source: str = "config") -> HardwareConfig:
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise ConfigError(f"{source}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_FIELDS))}")
+    missing = [name for name in REQUIRED_FIELDS if name not in data]
+    if missing:
+        raise ConfigError(
+            f"{source}: missing field(s) {', '.join(missing)}; a hardware file must give {', '.join(REQUIRED_FIELDS)}"
+        )
     values = dict(data)
     if "energy" in values:
         energy = values["energy"]
@@ -199,7 +212,7 @@ def preset(name: str) -> HardwareConfig:
     if name not in list_presets():
         raise ConfigError(f"unknown hardware preset {name!r}; presets: {', '.join(list_presets())}")
     text = resources.files(PRESET_PACKAGE).joinpath(f"{name}.yaml").read_text()
-    return hardware_from_dict(yaml.safe_load(text), source=f"preset {name}")
+    return hardware_from_dict(parse_yaml(text, f"preset {name}", ConfigError), source=f"preset {name}")
 
 
 def resolve_hardware(spec: str) -> HardwareConfig:
@@ -207,3 +220,8 @@ def resolve_hardware(spec: str) -> HardwareConfig:
     if spec.endswith((".yaml", ".yml")) or Path(spec).is_file():
         return load_hardware(spec)
     return preset(spec)
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float that is not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

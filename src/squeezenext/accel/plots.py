@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from squeezenext.accel.cost import Cost
-from squeezenext.plotting import plt, save_figure
+from squeezenext.plotting import save_figure, subplots
 
 LEVEL_COLORS = {
     "MAC": "#4c72b0",
@@ -29,7 +29,7 @@ def plot_layers(costs: Sequence[Cost], title: str, path: str | Path) -> None:
     """Per-layer cycles (compute and stall), energy stacked by memory level, and PE utilization."""
     names = [_short(c.name) for c in costs]
     x = range(len(costs))
-    figure, (ax_time, ax_energy, ax_util) = plt.subplots(3, 1, figsize=(max(8, 0.22 * len(costs)), 10), sharex=True)
+    figure, (ax_time, ax_energy, ax_util) = subplots(3, 1, figsize=(max(8, 0.22 * len(costs)), 10), sharex=True)
     ax_time.bar(x, [c.compute_cycles for c in costs], label="compute", color="#4c72b0")
     ax_time.bar(
         x,
@@ -59,7 +59,7 @@ def plot_variants(totals: Mapping[str, Cost], title: str, path: str | Path) -> N
     """Networks side by side: time, energy (stacked by level) and utilization."""
     names = list(totals)
     x = range(len(names))
-    figure, (ax_time, ax_energy, ax_util) = plt.subplots(1, 3, figsize=(max(12, 1.5 * len(names)), 4.5))
+    figure, (ax_time, ax_energy, ax_util) = subplots(1, 3, figsize=(max(12, 1.5 * len(names)), 4.5))
     times = [totals[n].time_s * 1e3 for n in names]
     ax_time.bar(x, times, color="#4c72b0")
     ax_time.set_ylabel("time (ms)")

@@ -10,21 +10,19 @@ default accelerator. The numbers are this model's results, not the paper's.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from squeezenext.accel.cost import Cost, costs_csv, simulate, total
-from squeezenext.accel.hardware import HardwareConfig, resolve_hardware
+from squeezenext.accel.hardware import DEFAULT_HARDWARE, HardwareConfig, resolve_hardware
 from squeezenext.accel.plots import plot_layers, plot_variants
-from squeezenext.fileio import atomic_write_text
+from squeezenext.fileio import atomic_write_text, write_json
+from squeezenext.paper import PAPER_INPUT_SIZE, PAPER_RATIOS
 from squeezenext.registry import get_spec
 from squeezenext.specs import Provenance
 from squeezenext.tables import markdown_table
 from squeezenext.workload import Workload, load_workload
 
-INPUT_SIZE = 227
-DEFAULT_HARDWARE = "array-16x16"
 ARRAY_SIZES = (8, 16, 32)
 DEFAULT_POLICY = "time"
 VARIANTS = (
@@ -42,8 +40,6 @@ PEERS = (
     ("VGG-19", "torchvision:vgg19"),
     ("MobileNetV2", "torchvision:mobilenet_v2"),
 )
-PAPER_RATIOS = {"SqueezeNet 1.0": (2.59, 2.25), "AlexNet": (8.26, 7.5)}
-"""The paper's speed-up and energy-efficiency of 1.0-SqNxt-23v5 over SqueezeNet and AlexNet (abstract)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +63,7 @@ def _label(name: str) -> str:
 
 def evaluate_network(label: str, name: str, hardware: HardwareConfig, policy: str) -> StudyNetwork:
     """Workload and costs of one network at the study's input size."""
-    workload = load_workload(name, input_size=INPUT_SIZE)
+    workload = load_workload(name, input_size=PAPER_INPUT_SIZE)
     return StudyNetwork(label, workload, simulate(workload.layers, hardware, policy))
 
 
@@ -111,20 +107,70 @@ def stage_rows(network: StudyNetwork) -> list[list[object]]:
     return rows
 
 
-def run_study(
-    out: str | Path, hardware_name: str = DEFAULT_HARDWARE, policy: str = DEFAULT_POLICY
-) -> dict[str, object]:
-    """Write ``REPORT.md``, ``results.json``, per-layer CSVs and PNGs under ``out``; return the results.
+@dataclass(frozen=True)
+class Study:
+    """Everything the study computes, before any of it is rendered."""
 
-    ``hardware_name`` is a preset or a YAML file; its array is varied to 8x8, 16x16 and 32x32 in section 2.
-    """
-    out = Path(out)
+    default: HardwareConfig
+    policy: str
+    per_layer: dict[str, StudyNetwork]
+    """1.0-SqNxt-23 and v5 on the default accelerator, by registry name."""
+    per_array: dict[int, dict[str, StudyNetwork]]
+    """Per array side: v1..v5 by tag and the paper's peers by label."""
+    networks: dict[str, StudyNetwork]
+    """SqueezeNexts and peers on the default accelerator, by label."""
+
+    def paper_ratios(self) -> dict[str, dict[str, float]]:
+        """v5's speed-up and energy ratio over each of the paper's peers, per array."""
+        ratios = {}
+        for size, networks in self.per_array.items():
+            ours = networks["v5"].total
+            for peer in PAPER_RATIOS:
+                other = networks[peer].total
+                ratios[f"{size}x{size}/{peer}"] = {
+                    "speedup": other.cycles / ours.cycles,
+                    "energy_ratio": other.energy / ours.energy,
+                }
+        return ratios
+
+    def results(self) -> dict[str, object]:
+        """The JSON form (``results.json``)."""
+        return {
+            "input_size": PAPER_INPUT_SIZE,
+            "policy": self.policy,
+            "default_hardware": self.default.to_dict(),
+            "variants": {
+                f"{size}x{size}": [{"variant": tag, "model": name, **_summary(networks[tag])} for tag, name in VARIANTS]
+                for size, networks in self.per_array.items()
+            },
+            "networks": {label: _summary(network) for label, network in self.networks.items()},
+            "paper_ratios": self.paper_ratios(),
+        }
+
+
+def compute_study(hardware_name: str = DEFAULT_HARDWARE, policy: str = DEFAULT_POLICY) -> Study:
+    """Simulate every network of the study. ``hardware_name`` is a preset or a YAML file; its array is varied
+    to 8x8, 16x16 and 32x32 for the v1..v5 comparison."""
     default = resolve_hardware(hardware_name)
-    results: dict[str, object] = {
-        "input_size": INPUT_SIZE,
-        "policy": policy,
-        "default_hardware": default.to_dict(),
-    }
+    per_layer = {name: evaluate_network(_label(name), name, default, policy) for name in ("sqnxt23_w1", "sqnxt23v5_w1")}
+    per_array: dict[int, dict[str, StudyNetwork]] = {}
+    for size in ARRAY_SIZES:
+        hardware = _array(default, size)
+        networks = {tag: evaluate_network(_label(name), name, hardware, policy) for tag, name in VARIANTS}
+        networks.update({peer: evaluate_network(peer, dict(PEERS)[peer], hardware, policy) for peer in PAPER_RATIOS})
+        per_array[size] = networks
+    everything = {_label(n): evaluate_network(_label(n), n, default, policy) for n in SQUEEZENEXTS}
+    everything.update({label: evaluate_network(label, name, default, policy) for label, name in PEERS})
+    return Study(default, policy, per_layer, per_array, everything)
+
+
+def _array(default: HardwareConfig, size: int) -> HardwareConfig:
+    return default.replace(name=f"{default.name}@{size}x{size}", rows=size, cols=size)
+
+
+def render_report(study: Study) -> str:
+    """``REPORT.md``: the study's tables, with links to the plots :func:`write_study` draws."""
+    default, policy = study.default, study.policy
     md: list[str] = [
         "# The SqueezeNext hardware study, reproduced with this library's cost model",
         "",
@@ -134,7 +180,7 @@ def run_study(
         "from the paper's text. How the model works and where it differs from the paper: "
         "docs/accelerator.md.",
         "",
-        f"Setup: input {INPUT_SIZE}x{INPUT_SIZE}, batch 1, dataflow chosen per layer by `{policy}` "
+        f"Setup: input {PAPER_INPUT_SIZE}x{PAPER_INPUT_SIZE}, batch 1, dataflow chosen per layer by `{policy}` "
         f"(the Squeezelerator picks the faster dataflow per layer). Default accelerator `{default.name}`: "
         f"{default.rows}x{default.cols} PEs, {default.timing} timing, {default.mapping} mapping, "
         f"{default.word_bits}-bit words, {default.gb_kib:g} KiB global buffer split {list(default.gb_split)} "
@@ -158,18 +204,14 @@ def run_study(
         "energy %",
         "util",
     ]
-    for name in ("sqnxt23_w1", "sqnxt23v5_w1"):
-        network = evaluate_network(_label(name), name, default, policy)
+    for name, network in study.per_layer.items():
         md += [f"**{network.label}** on `{default.name}`:", ""]
         md += [markdown_table(stage_headers, stage_rows(network)), ""]
-        atomic_write_text(out / f"layers_{name}.csv", costs_csv(network.costs))
-        plot_layers(network.costs, f"{network.label} on {default.name} ({policy})", out / f"layers_{name}.png")
         md += [f"![per-layer {name}](layers_{name}.png)", ""]
     md += ["Per-layer numbers: `layers_<model>.csv` beside this report.", ""]
 
     # 2. v1..v5 on three array sizes (the default accelerator with another PE array)
     md += ["## 2. Variants v1..v5 on 8x8, 16x16 and 32x32 arrays", ""]
-    variant_results: dict[str, list[dict[str, object]]] = {}
     headers = [
         "variant",
         "model",
@@ -182,15 +224,9 @@ def run_study(
         "time vs v1",
         "energy vs v1",
     ]
-    per_array: dict[int, dict[str, StudyNetwork]] = {}
-    for size in ARRAY_SIZES:
-        hardware = default.replace(name=f"{default.name}@{size}x{size}", rows=size, cols=size)
-        networks = {tag: evaluate_network(_label(name), name, hardware, policy) for tag, name in VARIANTS}
-        networks.update({peer: evaluate_network(peer, dict(PEERS)[peer], hardware, policy) for peer in PAPER_RATIOS})
-        per_array[size] = networks
+    for size, networks in study.per_array.items():
         base = networks["v1"].total
         rows = []
-        entries = []
         for tag, name in VARIANTS:
             network = networks[tag]
             t = network.total
@@ -208,24 +244,14 @@ def run_study(
                     f"{t.energy / base.energy:.2f}",
                 ]
             )
-            entries.append({"variant": tag, "model": name, **_summary(network)})
-        variant_results[f"{size}x{size}"] = entries
         md += [f"**{size}x{size} PEs**:", "", markdown_table(headers, rows), ""]
-        plot_variants(
-            {tag: networks[tag].total for tag, _ in VARIANTS},
-            f"SqueezeNext v1..v5 on {hardware.name}",
-            out / f"variants_{size}x{size}.png",
-        )
         md += [f"![variants on {size}x{size}](variants_{size}x{size}.png)", ""]
-    results["variants"] = variant_results
 
     # 3. against other networks on the default accelerator
     md += [f"## 3. SqueezeNext against other networks on `{default.name}`", ""]
-    everything = {_label(n): evaluate_network(_label(n), n, default, policy) for n in SQUEEZENEXTS}
-    everything.update({label: evaluate_network(label, name, default, policy) for label, name in PEERS})
-    v5 = everything[_label("sqnxt23v5_w1")].total
+    v5 = study.networks[_label("sqnxt23v5_w1")].total
     rows = []
-    for label, network in everything.items():
+    for label, network in study.networks.items():
         t = network.total
         rows.append(
             [
@@ -243,27 +269,22 @@ def run_study(
         markdown_table(["network", "params", "MMACs", "time (ms)", "energy", "util", "time / v5", "energy / v5"], rows),
         "",
     ]
-    plot_variants({k: v.total for k, v in everything.items()}, f"Networks on {default.name}", out / "networks.png")
     md += ["![networks](networks.png)", ""]
-    results["networks"] = {label: _summary(network) for label, network in everything.items()}
 
     # 4. the paper's headline ratios
     md += ["## 4. The paper's claim: 1.0-SqNxt-23v5 against SqueezeNet and AlexNet", ""]
+    ratios = study.paper_ratios()
     ratio_rows = []
-    ratios: dict[str, dict[str, float]] = {}
-    for size, networks in per_array.items():
-        ours = networks["v5"].total
+    for size in study.per_array:
         for peer, (paper_speed, paper_energy) in PAPER_RATIOS.items():
-            other = networks[peer].total
-            speed, energy = other.cycles / ours.cycles, other.energy / ours.energy
-            ratios[f"{size}x{size}/{peer}"] = {"speedup": speed, "energy_ratio": energy}
+            ratio = ratios[f"{size}x{size}/{peer}"]
             ratio_rows.append(
                 [
                     f"{size}x{size}",
                     peer,
-                    f"{speed:.2f}x",
+                    f"{ratio['speedup']:.2f}x",
                     f"{paper_speed:.2f}x",
-                    f"{energy:.2f}x",
+                    f"{ratio['energy_ratio']:.2f}x",
                     f"{paper_energy:.2f}x",
                 ]
             )
@@ -283,10 +304,35 @@ def run_study(
         'Why these differ from the paper: docs/accelerator.md, section "Against the paper".',
         "",
     ]
-    results["paper_ratios"] = ratios
-    atomic_write_text(out / "results.json", json.dumps(results, indent=2) + "\n")
-    atomic_write_text(out / "REPORT.md", "\n".join(md))
-    return results
+    return "\n".join(md)
+
+
+def write_study(study: Study, out: str | Path) -> None:
+    """``REPORT.md``, ``results.json``, per-layer CSVs and the plots, under ``out``."""
+
+    out = Path(out)
+    default = study.default
+    for name, network in study.per_layer.items():
+        atomic_write_text(out / f"layers_{name}.csv", costs_csv(network.costs))
+        plot_layers(network.costs, f"{network.label} on {default.name} ({study.policy})", out / f"layers_{name}.png")
+    for size, networks in study.per_array.items():
+        plot_variants(
+            {tag: networks[tag].total for tag, _ in VARIANTS},
+            f"SqueezeNext v1..v5 on {_array(default, size).name}",
+            out / f"variants_{size}x{size}.png",
+        )
+    plot_variants({k: v.total for k, v in study.networks.items()}, f"Networks on {default.name}", out / "networks.png")
+    write_json(out / "results.json", study.results())
+    atomic_write_text(out / "REPORT.md", render_report(study))
+
+
+def run_study(
+    out: str | Path, hardware_name: str = DEFAULT_HARDWARE, policy: str = DEFAULT_POLICY
+) -> dict[str, object]:
+    """Compute the study, write it under ``out`` (:func:`write_study`) and return its results."""
+    study = compute_study(hardware_name, policy)
+    write_study(study, out)
+    return study.results()
 
 
 def _summary(network: StudyNetwork) -> dict[str, object]:

@@ -45,6 +45,11 @@ def read_scalesim_csv(path: str | Path) -> list[LayerDesc]:
         rows = list(csv.reader(handle))
     if not rows:
         raise ConfigError(f"{path}: empty file; expected a header line and one row per layer")
+    if _is_layer_row(rows[0]):
+        raise ConfigError(
+            f"{path}: the first line is a layer, not SCALE-Sim's header line; add the header "
+            f"({', '.join(CSV_COLUMNS)}) so that no layer is skipped"
+        )
     layers: list[LayerDesc] = []
     for line_number, raw in enumerate(rows[1:], start=2):
         cells = [cell.strip() for cell in raw]
@@ -104,6 +109,12 @@ def read_scalesim_csv(path: str | Path) -> list[LayerDesc]:
     return layers
 
 
+def _is_layer_row(cells: list[str]) -> bool:
+    """Whether a CSV row's dimension cells are all integers (a layer, where the header is expected)."""
+    values = [cell.strip() for cell in cells[1 : len(CSV_COLUMNS)]]
+    return len(values) == len(CSV_COLUMNS) - 1 and all(v.lstrip("-").isdigit() for v in values)
+
+
 def scalesim_rows(layers: Sequence[LayerDesc]) -> list[list[str]]:
     """Rows of SCALE-Sim's topology format for our layers.
 
@@ -159,6 +170,10 @@ def layers_from_onnx(path: str | Path, input_size: int | None = None) -> list[La
     graph = model.graph
     initializers = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     graph_inputs = [i for i in graph.input if i.name not in initializers]
+    # int8 QDQ exports: a weight is DequantizeLinear(constant); its shape is the constant's
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in initializers:
+            initializers[node.output[0]] = initializers[node.input[0]]
     if len(graph_inputs) != 1:
         raise ConfigError(f"{path}: expected one image input, found {len(graph_inputs)}")
     dims = graph_inputs[0].type.tensor_type.shape.dim
@@ -172,7 +187,11 @@ def layers_from_onnx(path: str | Path, input_size: int | None = None) -> list[La
                 dim.dim_value = input_size
             else:
                 raise ConfigError(f"{path}: input dimension {index} is dynamic; pass --input-size")
-    inferred = shape_inference.infer_shapes(model)
+    try:
+        inferred = shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except onnx.shape_inference.InferenceError as error:
+        detail = " ".join(str(error).split())[:300]
+        raise ConfigError(f"{path}: not a valid ONNX model ({detail})") from None
     shapes: dict[str, list[int]] = {}
     for value in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
         shapes[value.name] = [d.dim_value for d in value.type.tensor_type.shape.dim]
@@ -194,6 +213,16 @@ def layers_from_onnx(path: str | Path, input_size: int | None = None) -> list[La
             pads = list(attrs.get("pads", [0, 0, 0, 0]))
             strides = list(attrs.get("strides", [1, 1]))
             kernel = (int(weight.shape[2]), int(weight.shape[3]))
+            padded = (in_shape[2] + pads[0] + pads[2], in_shape[3] + pads[1] + pads[3]) if len(pads) == 4 else None
+            if padded is None or kernel[0] > padded[0] or kernel[1] > padded[1]:
+                raise ConfigError(f"{path}: {name}: kernel {kernel} is larger than its padded input {padded}")
+            if min(in_shape + out_shape) < 1:
+                raise ConfigError(f"{path}: {name}: a zero or unknown dimension in shapes {in_shape} -> {out_shape}")
+            if in_shape[1] != int(weight.shape[1]) * groups or int(weight.shape[0]) % groups:
+                raise ConfigError(
+                    f"{path}: {name}: weight shape {list(weight.shape)} does not fit {in_shape[1]} input channels "
+                    f"in {groups} groups"
+                )
             out_hw = (out_shape[2], out_shape[3])
             has_bias = len(node.input) > 2 and node.input[2] != ""
             layers.append(

@@ -1,7 +1,7 @@
 """Inference speed of SqueezeNext and its peers, every backend, in one run (``squeezenext bench``).
 
 Each (model, backend, batch) is timed in its own subprocess, with the thread count and glibc allocator
-settings of ENVIRONMENT.md, so that peak memory (the child's maximum resident set) and allocator state
+settings of docs/environment.md, so that peak memory (the child's maximum resident set) and allocator state
 belong to that measurement alone. The machine's own fp32 matrix-multiply rate is measured in the same
 run and every result is also given as a fraction of it. Speed targets are compared as ratios between
 models measured in this run, never as absolute times.
@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,10 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
-BACKENDS = ("eager", "eager-opt", "torchscript", "compile", "onnxruntime", "onnxruntime-int8")
-DEFAULT_BACKENDS = ("eager", "eager-opt", "torchscript", "onnxruntime", "onnxruntime-int8")
-PYTORCH_BACKENDS = ("eager", "eager-opt", "torchscript", "compile")
-"""Backends that run the model in PyTorch itself (no ONNX export)."""
+from squeezenext import networks
+from squeezenext.deploy.backends import BACKENDS
+from squeezenext.errors import SqueezeNextError
+from squeezenext.machine import machine_summary
+
 OURS = ("sqnxt23_w1", "sqnxt23v5_w1")
 PEERS = (
     "torchvision:squeezenet1_0",
@@ -43,7 +43,7 @@ PEERS = (
     "pytorchcv:sqnxt23v5_w1",
 )
 ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
-"""glibc settings that keep large activation buffers (ENVIRONMENT.md: 1.5-3x faster batch-32 torch runs)."""
+"""glibc settings that keep large activation buffers (docs/environment.md: 1.5-3x faster batch-32 torch runs)."""
 
 
 def pytorchcv_available() -> bool:
@@ -61,20 +61,8 @@ def default_models() -> list[str]:
 
 
 def build_module(name: str) -> nn.Module:
-    """Our registered models, ``torchvision:<name>`` or ``pytorchcv:<name>``, in eval mode."""
-    if name.startswith("torchvision:"):
-        import torchvision
-
-        module: nn.Module = torchvision.models.get_model(name.removeprefix("torchvision:"), weights=None)
-    elif name.startswith("pytorchcv:"):
-        from pytorchcv.models import squeezenext as pytorchcv_squeezenext
-
-        module = getattr(pytorchcv_squeezenext, name.removeprefix("pytorchcv:"))()
-    else:
-        from squeezenext.registry import create_model
-
-        module = create_model(name)
-    return module.eval()
+    """A network by name (:func:`squeezenext.networks.build_module`), in eval mode."""
+    return networks.build_module(name).eval()
 
 
 def matmul_gmacs(threads: int, size: int = 2048, repeats: int = 5) -> float:
@@ -197,9 +185,24 @@ def measure(case: Case) -> dict[str, Any]:
                 return target(x_cl)
 
     else:
-        raise ValueError(f"unknown backend {case.backend!r}; valid: {', '.join(BACKENDS)}")
+        raise SqueezeNextError(f"unknown backend {case.backend!r}; valid: {', '.join(BACKENDS)}")
     times = _timed(run, case)
-    return {"times": times, "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    return {"times": times, "peak_rss_kib": peak_rss_kib()}
+
+
+def peak_rss_kib() -> int:
+    """This process's own peak resident memory: ``VmHWM`` of ``/proc/self/status``.
+
+    ``getrusage(RUSAGE_SELF).ru_maxrss`` is no use here: Linux carries it across ``execve``, so a worker
+    started from a large parent reports the parent's peak. ``VmHWM`` belongs to the new address space.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run_case(case: Case) -> dict[str, Any]:
@@ -239,10 +242,12 @@ def environment(threads: int) -> dict[str, Any]:
     import onnxruntime
     import torchvision
 
+    machine = machine_summary()
     return {
-        "machine": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
+        "machine": machine["platform"],
+        "processor": machine["cpu"],
+        "cpu_extensions": machine["cpu_extensions"],
+        "cpus": machine["cpus"],
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
@@ -253,10 +258,10 @@ def environment(threads: int) -> dict[str, Any]:
 
 
 def model_macs(name: str, input_size: int) -> int:
-    """MACs of one image (conv + FC), traced."""
-    from squeezenext.workload import total_macs, trace_layers
+    """MACs of one image (conv + FC), traced; an input too small for the network is a clear error."""
+    from squeezenext.workload import total_macs, trace_checked
 
-    return total_macs(trace_layers(build_module(name), input_size))
+    return total_macs(trace_checked(build_module(name), name, input_size))
 
 
 def run_benchmark(
@@ -276,32 +281,32 @@ def run_benchmark(
     """
     for backend in backends:
         if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-    if rounds < 1:
-        raise ValueError(f"rounds must be at least 1, got {rounds}")
+            raise SqueezeNextError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if rounds < 1 or not batches or min(batches) < 1:
+        raise SqueezeNextError(f"rounds and batch sizes must be at least 1, got {rounds} and {list(batches)}")
+    macs_of = {model: model_macs(model, input_size) for model in models}  # unknown names fail here, first
     peak = matmul_gmacs(threads)
     progress(f"fp32 matrix multiply (2048^3, {threads} threads): {peak:.1f} GMAC/s")
-    work = Path(tempfile.mkdtemp(prefix="squeezenext-bench-"))
     cases: list[tuple[Case, int]] = []
-    for model in models:
-        macs = model_macs(model, input_size)
-        onnx_files = export_for_bench(model, input_size, work) if any("onnx" in b for b in backends) else {}
-        for backend in backends:
-            for batch in batches:
-                case = Case(
-                    model, backend, batch, input_size, threads, min_seconds, 10 if batch == 1 else 3,
-                    onnx_files.get(backend, ""),
-                )  # fmt: skip
-                cases.append((case, macs))
-    measured: list[list[dict[str, Any]]] = [[] for _ in cases]
-    for round_index in range(rounds):
-        for (case, _), timings in zip(cases, measured, strict=True):
-            timings.append(run_case(case))
-            last = timings[-1]
-            outcome = f"{last['median_ms']:8.2f} ms" if "median_ms" in last else f"FAILED {last['error']}"
-            label = f"round {round_index + 1}/{rounds} " if rounds > 1 else ""
-            progress(f"{label}{case.model:28s} {case.backend:17s} batch {case.batch:3d}: {outcome}")
-    shutil.rmtree(work, ignore_errors=True)
+    measured: list[list[dict[str, Any]]] = []
+    with tempfile.TemporaryDirectory(prefix="squeezenext-bench-") as work:
+        for model in models:
+            onnx_files = export_for_bench(model, input_size, Path(work)) if any("onnx" in b for b in backends) else {}
+            for backend in backends:
+                for batch in batches:
+                    case = Case(
+                        model, backend, batch, input_size, threads, min_seconds, 10 if batch == 1 else 3,
+                        onnx_files.get(backend, ""),
+                    )  # fmt: skip
+                    cases.append((case, macs_of[model]))
+        measured = [[] for _ in cases]
+        for round_index in range(rounds):
+            for (case, _), timings in zip(cases, measured, strict=True):
+                timings.append(run_case(case))
+                last = timings[-1]
+                outcome = f"{last['median_ms']:8.2f} ms" if "median_ms" in last else f"FAILED {last['error']}"
+                label = f"round {round_index + 1}/{rounds} " if rounds > 1 else ""
+                progress(f"{label}{case.model:28s} {case.backend:17s} batch {case.batch:3d}: {outcome}")
     results = []
     for (case, macs), timings in zip(cases, measured, strict=True):
         result = best_round(timings)

@@ -5,19 +5,27 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from squeezenext.fileio import atomic_write_text
+from squeezenext.argtypes import positive_float, positive_int, positive_int_list
+from squeezenext.errors import OutputError, SqueezeNextError
+from squeezenext.fileio import TEMPORARY_MARKER, check_writable, json_text, output_lock, write_json
+from squeezenext.plan import FLAVORS, STEM_KINDS
 
 DEFAULT_CALIBRATION_IMAGES = 256
 
 
-def _dataset_images(loaded: Any, data: str, count: int, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` preprocessed images (and labels) of a data set, as the model was evaluated."""
+def _dataset_images(loaded: Any, data: str | None, count: int, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``count`` (0: all) images and labels of a data set, preprocessed as the model was evaluated.
+
+    A checkpoint's own data configuration is used (its data set, subsets, fake-data sizes, transform);
+    ``data`` replaces only the data set's name. A registered model uses ImageNet preprocessing.
+    """
     from squeezenext.train.config import TrainConfig, from_mapping
     from squeezenext.train.data import build_data, collate
 
@@ -25,63 +33,85 @@ def _dataset_images(loaded: Any, data: str, count: int, split: str) -> tuple[np.
         config = from_mapping(loaded.checkpoint["config"], "checkpoint")
     else:
         config = TrainConfig(model=loaded.name, stem="standard", transform="imagenet")
-    config = dataclasses.replace(config, data=data, input_size=loaded.preprocessing.input_size, fake_classes=10)
+    config = dataclasses.replace(config, data=data or config.data, input_size=loaded.preprocessing.input_size)
     bundle = build_data(config)
     source = bundle.test if split == "test" else bundle.train
     source.transform = bundle.test.transform
     take = len(source) if count <= 0 else min(count, len(source))
     images, labels, _ = collate([source[i] for i in range(take)])
+    if len(labels) == 0:
+        raise SqueezeNextError(f"no readable image among the first {take} of {config.data} ({split} split)")
     return images.numpy(), labels.numpy()
 
 
-def _onnx_top1(path: Path, images: np.ndarray, labels: np.ndarray) -> float:
+def _onnx_logits(path: Path, images: np.ndarray) -> np.ndarray:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    correct = 0
-    for start in range(0, len(images), 256):
-        logits = session.run(None, {name: images[start : start + 256]})[0]
-        correct += int((logits.argmax(axis=1) == labels[start : start + 256]).sum())
-    return 100.0 * correct / len(images)
+    return np.concatenate([session.run(None, {name: images[i : i + 256]})[0] for i in range(0, len(images), 256)])
+
+
+def int8_path(fp32_path: Path) -> Path:
+    """Where ``export --int8`` writes the int8 model beside the fp32 one: ``model.onnx`` -> ``model.int8.onnx``."""
+    return fp32_path.with_name(f"{fp32_path.stem}.int8{fp32_path.suffix}")
+
+
+def _batch(text: str) -> int | None:
+    """``dynamic`` (None) or a fixed batch size >= 1."""
+    return None if text == "dynamic" else positive_int(text)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from squeezenext.deploy.export import export_onnx, load_model
     from squeezenext.deploy.quantize import quantize_int8
 
-    if args.format != "onnx":
-        raise ValueError(f"unknown format {args.format!r}; valid: onnx")
-    loaded = load_model(args.model, args.input_size)
-    batch = None if args.batch == "dynamic" else int(args.batch)
-    verify = None
+    out = check_writable(args.out)
+    if out.suffix.lower() != ".onnx":
+        raise OutputError(f"--out {out}: the file name must end in .onnx")
+    options = {
+        "num_classes": args.num_classes,
+        "in_channels": args.in_channels,
+        "flavor": args.flavor,
+        "stem": args.stem,
+    }
+    given = [f"--{key.replace('_', '-')}" for key, value in options.items() if value is not None]
+    if given and Path(args.model).suffix.lower() == ".pt":
+        raise SqueezeNextError(f"{', '.join(given)} apply to registered models; a checkpoint has its own")
+    loaded = load_model(args.model, args.input_size, **{k: v for k, v in options.items() if v is not None})
     data = loaded.checkpoint["config"]["data"] if loaded.checkpoint is not None else None
+    verify = None
     if data is not None:
-        verify = torch.from_numpy(_dataset_images(loaded, data, 16, "test")[0])
-        if batch is not None:
-            verify = verify[:batch]
-    out = Path(args.out)
-    fp32_path = out if not args.int8 else out.with_name(out.stem + ".fp32.onnx")
-    report: dict[str, Any] = {"fp32": export_onnx(loaded, fp32_path, batch=batch, verify_inputs=verify)}
-    if args.int8:
-        calibration_data = args.calibration or data or "fake"
-        images, _ = _dataset_images(loaded, calibration_data, args.calibration_images, "train")
-        quantize_int8(fp32_path, out, images)
-        report["int8"] = {"path": str(out), "bytes": out.stat().st_size, "calibration": calibration_data}
-        report["int8"]["calibration_images"] = len(images)
-        if data is not None and not args.no_eval:
-            test_images, test_labels = _dataset_images(loaded, data, 0, "test")
-            fp32_top1 = _onnx_top1(fp32_path, test_images, test_labels)
-            int8_top1 = _onnx_top1(out, test_images, test_labels)
-            report["accuracy"] = {
-                "data": data,
-                "test_images": len(test_images),
-                "fp32_top1": fp32_top1,
-                "int8_top1": int8_top1,
-                "change_points": int8_top1 - fp32_top1,
+        import torch
+
+        verify = torch.from_numpy(_dataset_images(loaded, None, 16, "test")[0])
+        if args.batch is not None:
+            verify = verify[: args.batch]
+    calibration: np.ndarray | None = None
+    calibration_data = args.calibration or data or "fake"
+    if args.int8:  # before anything is written: bad calibration data fails first
+        calibration, _ = _dataset_images(loaded, calibration_data, args.calibration_images, "train")
+    quantized = int8_path(out)
+    report: dict[str, Any] = {}
+    # Both files are made in a temporary folder beside the output and moved into place only when all succeeded.
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}{TEMPORARY_MARKER}") as work:
+        fp32_tmp, int8_tmp = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
+        report["fp32"] = export_onnx(loaded, fp32_tmp, batch=args.batch, verify_inputs=verify)
+        if calibration is not None:
+            quantize_int8(fp32_tmp, int8_tmp, calibration)
+            report["int8"] = {
+                "path": str(quantized),
+                "bytes": int8_tmp.stat().st_size,
+                "calibration": calibration_data,
+                "calibration_images": len(calibration),
             }
+            if data is not None and not args.no_eval:
+                report["accuracy"] = _int8_accuracy(loaded, fp32_tmp, int8_tmp)
+            os.replace(int8_tmp, quantized)
+        os.replace(fp32_tmp, out)
+    report["fp32"]["path"] = str(out)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report), end="")
     else:
         fp32 = report["fp32"]
         print(
@@ -98,6 +128,25 @@ def cmd_export(args: argparse.Namespace) -> int:
                 f"int8 {acc['int8_top1']:.2f}% ({acc['change_points']:+.2f} points)"
             )
     return 0
+
+
+def _int8_accuracy(loaded: Any, fp32_path: Path, int8_file: Path) -> dict[str, Any]:
+    """Top-1 of the fp32 and int8 files on the checkpoint's whole test split, as its own config builds it."""
+    from squeezenext.deploy.export import relative_error
+
+    test_images, test_labels = _dataset_images(loaded, None, 0, "test")
+    fp32_logits, int8_logits = _onnx_logits(fp32_path, test_images), _onnx_logits(int8_file, test_images)
+    fp32_top1 = 100.0 * float(np.mean(fp32_logits.argmax(axis=1) == test_labels))
+    int8_top1 = 100.0 * float(np.mean(int8_logits.argmax(axis=1) == test_labels))
+    return {
+        "data": loaded.checkpoint["config"]["data"],
+        "test_images": len(test_images),
+        "fp32_top1": fp32_top1,
+        "int8_top1": int8_top1,
+        "change_points": int8_top1 - fp32_top1,
+        "top1_agreement": float(np.mean(fp32_logits.argmax(axis=1) == int8_logits.argmax(axis=1))),
+        "logits_relative_error": relative_error(int8_logits, fp32_logits),
+    }
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -132,33 +181,44 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     models = args.models.split(",") if args.models else default_models()
     backends = args.backends.split(",")
-    batches = [int(b) for b in args.batch.split(",")]
-    payload = run_benchmark(
-        models, backends, batches, args.input_size, args.threads, args.min_seconds, rounds=args.rounds
-    )
-    payload["targets"] = check_targets(payload)
-    payload["table_markdown"] = latency_markdown(payload)
-    for block in (results_table(payload), payload["table_markdown"], targets_table(payload["targets"])):
-        print("\n" + block)
-    atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
-    if args.plot:
-        plot_latency(payload, args.plot)
+    for output in (args.json, args.plot):
+        if output is not None:
+            check_writable(output)
+    import torch
+
+    threads = args.threads or torch.get_num_threads()
+    with output_lock(args.json):
+        payload = run_benchmark(
+            models, backends, args.batch, args.input_size, threads, args.min_seconds, rounds=args.rounds
+        )
+        payload["targets"] = check_targets(payload)
+        payload["table_markdown"] = latency_markdown(payload)
+        for block in (results_table(payload), payload["table_markdown"], targets_table(payload["targets"])):
+            print("\n" + block)
+        write_json(args.json, payload)
+        if args.plot:
+            plot_latency(payload, args.plot)
     print(f"\nwrote {args.json}")
     return 0
 
 
 def add_deploy_parsers(commands: Any) -> None:
-    from squeezenext.deploy.bench import BACKENDS, DEFAULT_BACKENDS
+    from squeezenext.deploy.backends import BACKENDS, DEFAULT_BACKENDS
 
     export = commands.add_parser("export", help="export a model or checkpoint to ONNX (fp32 or int8)")
     export.add_argument("model", help="a training checkpoint (model.pt) or a registered model name")
-    export.add_argument("--format", default="onnx", help="onnx")
-    export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--batch", default="dynamic", help="dynamic or a fixed batch size")
-    export.add_argument("--input-size", type=int, help="input size (default: the checkpoint's, or 227)")
-    export.add_argument("--int8", action="store_true", help="static int8 quantization (onnxruntime, QDQ)")
+    export.add_argument("--out", type=Path, required=True, help="the fp32 model, NAME.onnx (int8: NAME.int8.onnx)")
+    export.add_argument("--batch", type=_batch, default=None, help="a fixed batch size (default: dynamic)")
+    export.add_argument("--input-size", type=positive_int, help="input size (default: the checkpoint's, or 227)")
+    export.add_argument("--num-classes", type=positive_int, help="registered model: classifier outputs (1000)")
+    export.add_argument("--in-channels", type=positive_int, help="registered model: input channels (3)")
+    export.add_argument("--flavor", choices=FLAVORS, help="registered model: official (default) or pytorchcv")
+    export.add_argument("--stem", choices=STEM_KINDS, help="registered model: standard (default), small, small-s2")
+    export.add_argument(
+        "--int8", action="store_true", help="also write NAME.int8.onnx: static int8 quantization (onnxruntime, QDQ)"
+    )
     export.add_argument("--calibration", help="data for calibration (default: the checkpoint's training data)")
-    export.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES)
+    export.add_argument("--calibration-images", type=positive_int, default=DEFAULT_CALIBRATION_IMAGES)
     export.add_argument("--no-eval", action="store_true", help="skip the fp32/int8 test-set accuracy comparison")
     export.add_argument("--json", action="store_true")
     export.set_defaults(func=cmd_export)
@@ -166,7 +226,7 @@ def add_deploy_parsers(commands: Any) -> None:
     predict = commands.add_parser("predict", help="classify image files with an exported model or checkpoint")
     predict.add_argument("images", nargs="+")
     predict.add_argument("--model", required=True, help="model.onnx (from export) or model.pt (from train)")
-    predict.add_argument("--top-k", type=int, default=5)
+    predict.add_argument("--top-k", type=positive_int, default=5)
     predict.add_argument("--json", action="store_true")
     predict.set_defaults(func=cmd_predict)
 
@@ -175,12 +235,17 @@ def add_deploy_parsers(commands: Any) -> None:
     bench.add_argument(
         "--backends", default=",".join(DEFAULT_BACKENDS), help=f"comma-separated of {', '.join(BACKENDS)}"
     )
-    bench.add_argument("--batch", default="1,32", help="comma-separated batch sizes")
-    bench.add_argument("--input-size", type=int, default=224)
-    bench.add_argument("--threads", type=int, default=torch.get_num_threads())
-    bench.add_argument("--min-seconds", type=float, default=0.5, help="time each case at least this long in each round")
+    bench.add_argument("--batch", type=positive_int_list, default=[1, 32], help="comma-separated batch sizes (1,32)")
+    bench.add_argument("--input-size", type=positive_int, default=224)
+    bench.add_argument("--threads", type=positive_int, help="intra-op threads (default: PyTorch's, the cores)")
     bench.add_argument(
-        "--rounds", type=int, default=3, help="time every case this many times, interleaved; keep each case's best"
+        "--min-seconds", type=positive_float, default=0.5, help="time each case at least this long in each round"
+    )
+    bench.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=3,
+        help="time every case this many times, interleaved; keep each case's best",
     )
     bench.add_argument("--json", type=Path, default=Path("benchmarks/results/bench.json"))
     bench.add_argument("--plot", type=Path, help="latency bar chart (PNG)")

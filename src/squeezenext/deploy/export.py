@@ -21,9 +21,12 @@ import torch
 from torch import nn
 
 from squeezenext.deploy.fold import count_batchnorms, fold_batchnorm
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_path
+from squeezenext.paper import PAPER_INPUT_SIZE
+from squeezenext.plan import Flavor, StemKind
 from squeezenext.registry import create_model, resolve_name
-from squeezenext.train.checkpoint import load_checkpoint
+from squeezenext.train.checkpoint import CheckpointError, load_checkpoint, load_state_dict_checked
 from squeezenext.train.config import from_mapping
 from squeezenext.train.data import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 from squeezenext.train.engine import build_model
@@ -34,7 +37,7 @@ FP32_TOLERANCE = 1e-3
 OPSET = 18
 
 
-class ExportError(RuntimeError):
+class ExportError(SqueezeNextError):
     """The export failed a check; the message gives the measured error and the tolerance."""
 
 
@@ -49,23 +52,54 @@ class LoadedModel:
     checkpoint: dict[str, Any] | None
 
 
-def load_model(source: str, input_size: int | None = None) -> LoadedModel:
-    """A training checkpoint (``model.pt``), or a registered name (Xavier-initialized, 1000 ImageNet classes)."""
+def load_model(
+    source: str,
+    input_size: int | None = None,
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    flavor: Flavor = "official",
+    stem: StemKind = "standard",
+) -> LoadedModel:
+    """A training checkpoint (``model.pt``), or a registered name built with the given options
+    (Xavier-initialized; ImageNet preprocessing)."""
     path = Path(source)
-    if path.suffix == ".pt" or path.exists():
-        state = load_checkpoint(path)
+    if path.suffix.lower() == ".pt" or path.exists():
+        state = load_checkpoint(path, inference=True)
         config = from_mapping(state["config"], str(path))
         module = build_model(config, len(state["classes"]), state["in_channels"])
-        module.load_state_dict(state["model"])
-        preprocessing = Preprocessing(**state["preprocessing"])
+        load_state_dict_checked(module, state["model"], str(path))
+        try:
+            preprocessing = Preprocessing(**state["preprocessing"])
+        except TypeError:
+            raise CheckpointError(f"{path}: the checkpoint's 'preprocessing' entry is damaged") from None
         if input_size is not None and input_size != preprocessing.input_size:
             preprocessing = dataclasses.replace(preprocessing, input_size=input_size)
         return LoadedModel(config.model, module.eval(), list(state["classes"]), preprocessing, state)
     name = resolve_name(source)
-    size = input_size or 227
-    module = create_model(name).eval()
-    preprocessing = Preprocessing("imagenet", size, 3, IMAGENET_MEAN, IMAGENET_STD, scale_to_unit=True)
-    return LoadedModel(name, module, [f"class {i}" for i in range(1000)], preprocessing, None)
+    size = input_size or PAPER_INPUT_SIZE
+    module = create_model(name, num_classes=num_classes, flavor=flavor, in_channels=in_channels, stem=stem).eval()
+    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if in_channels == 3 else ((0.5,) * in_channels, (0.25,) * in_channels)
+    preprocessing = Preprocessing("imagenet", size, in_channels, mean, std, scale_to_unit=True)
+    return LoadedModel(name, module, [f"class {i}" for i in range(num_classes)], preprocessing, None)
+
+
+LAYER_OPS = ("Conv", "Gemm", "MatMul")
+WEIGHT_SUFFIX = ".weight"
+
+
+def name_layers_by_module(proto: Any) -> None:
+    """Name each Conv/Gemm/MatMul node after the module it came from (``stages.0.blocks.1.sep1.conv``), as the
+    exporter names its weight (``<module>.weight``), so that ``simulate model.onnx`` reports the same layer
+    names as ``simulate <model name>``."""
+    initializers = {init.name for init in proto.graph.initializer}
+    taken = {node.name for node in proto.graph.node}
+    for node in proto.graph.node:
+        if node.op_type in LAYER_OPS and len(node.input) > 1 and node.input[1] in initializers:
+            module = node.input[1].removesuffix(WEIGHT_SUFFIX)
+            if node.input[1].endswith(WEIGHT_SUFFIX) and module not in taken:
+                taken.add(module)
+                node.name = module
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
@@ -84,7 +118,7 @@ def export_onnx(
     size, channels = model.preprocessing.input_size, model.preprocessing.in_channels
     minimum = int(getattr(model.module, "min_input_size", 1))
     if size < minimum:
-        raise ValueError(f"input size {size} is smaller than the minimum {minimum} of {model.name}")
+        raise SqueezeNextError(f"input size {size} is smaller than the minimum {minimum} of {model.name}")
     folded = fold_batchnorm(model.module)
     example = torch.randn(batch or 2, channels, size, size)
     dynamic = {"x": {0: torch.export.Dim("batch", min=1, max=4096)}} if batch is None else None
@@ -102,6 +136,7 @@ def export_onnx(
             opset_version=OPSET,
         )
         proto = onnx.load(str(tmp))
+        name_layers_by_module(proto)
         onnx.checker.check_model(proto, full_check=True)
         metadata = {
             "squeezenext.model": model.name,

@@ -12,12 +12,14 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from squeezenext.errors import SqueezeNextError
+from squeezenext.train.config import TRANSFORMS
 from squeezenext.train.data import Preprocessing, build_transforms
 
 ImageInput = str | Path | Image.Image | np.ndarray
 
 
-class PredictorError(ValueError):
+class PredictorError(SqueezeNextError):
     """A model or image that cannot be used; the message names it."""
 
 
@@ -38,7 +40,7 @@ class Predictor:
             raise PredictorError(f"model file {path} does not exist")
         self._session: Any = None
         self._module: torch.nn.Module | None = None
-        if path.suffix == ".onnx":
+        if path.suffix.lower() == ".onnx":
             self._load_onnx(path)
         else:
             from squeezenext.deploy.export import load_model
@@ -62,8 +64,25 @@ class Predictor:
         metadata = {entry.key: entry.value for entry in model.metadata_props}
         if "squeezenext.preprocessing" not in metadata:
             raise PredictorError(f"{path} has no squeezenext metadata; export it with `squeezenext export`")
-        self.classes = json.loads(metadata["squeezenext.classes"])
-        self.preprocessing = Preprocessing(**json.loads(metadata["squeezenext.preprocessing"]))
+        try:
+            classes = json.loads(metadata.get("squeezenext.classes", ""))
+            self.preprocessing = Preprocessing(**json.loads(metadata["squeezenext.preprocessing"]))
+            valid = (
+                isinstance(classes, list)
+                and all(isinstance(c, str) for c in classes)
+                and self.preprocessing.transform in TRANSFORMS
+                and self.preprocessing.input_size >= 1
+                and len(self.preprocessing.mean) == len(self.preprocessing.std) == self.preprocessing.in_channels
+            )
+        except (ValueError, TypeError):
+            valid = False
+        outputs = self._session.get_outputs()[0].shape
+        if not valid or (isinstance(outputs[-1], int) and outputs[-1] != len(classes)):
+            raise PredictorError(
+                f"{path}: its squeezenext metadata (classes, preprocessing) is damaged or does not fit the model; "
+                "export it again with `squeezenext export`"
+            )
+        self.classes = classes
 
     def _prepare(self, image: ImageInput) -> torch.Tensor:
         if isinstance(image, str | Path):
@@ -72,7 +91,7 @@ class Predictor:
                     image = opened.convert(self._mode)
             except FileNotFoundError:
                 raise PredictorError(f"image {image} does not exist") from None
-            except (UnidentifiedImageError, OSError) as error:
+            except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
                 raise PredictorError(f"cannot read image {image}: {error}") from None
         elif isinstance(image, np.ndarray):
             image = Image.fromarray(image.astype(np.uint8)).convert(self._mode)
@@ -93,6 +112,8 @@ class Predictor:
 
     def predict(self, images: Sequence[ImageInput], top_k: int = 5) -> list[Prediction]:
         """The ``top_k`` most probable classes of each image."""
+        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+            raise PredictorError(f"top_k must be an integer >= 1, got {top_k!r}")
         scores = self.logits(images)
         exp = np.exp(scores - scores.max(axis=1, keepdims=True))
         probabilities = exp / exp.sum(axis=1, keepdims=True)

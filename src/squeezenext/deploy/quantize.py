@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_path
 
 CALIBRATION_BATCH = 32
@@ -38,7 +39,7 @@ def quantize_int8(fp32_path: str | Path, out: str | Path, calibration: np.ndarra
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     if len(calibration) == 0:
-        raise ValueError("int8 calibration needs at least one image")
+        raise SqueezeNextError("int8 calibration needs at least one image")
     model = onnx.load(str(fp32_path))
     input_name = model.graph.input[0].name
     with tempfile.TemporaryDirectory() as work, atomic_path(out) as tmp:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from squeezenext.deploy.bench import PYTORCH_BACKENDS
-from squeezenext.plotting import plt, save_figure
+from squeezenext.deploy.backends import PYTORCH_BACKENDS
+from squeezenext.paper import PAPER_RATIOS
+from squeezenext.plotting import save_figure, subplots
 from squeezenext.tables import format_table, markdown_table
 
-SQUEEZENET_SPEEDUP = 2.59
+SQUEEZENET_SPEEDUP = PAPER_RATIOS["SqueezeNet 1.0"][0]
 """The paper's speed-up of 1.0-SqNxt-23v5 over SqueezeNet (on its simulated accelerator)."""
 MATMUL_FRACTION = 0.70
 INT8_SPEEDUP = 1.5
@@ -143,7 +144,7 @@ def plot_latency(payload: dict[str, Any], path: str | Path, batch: int = 1) -> N
     models = list(dict.fromkeys(e["model"] for e in results))
     backends = list(dict.fromkeys(e["backend"] for e in results))
     width = 0.8 / max(len(backends), 1)
-    figure, axis = plt.subplots(figsize=(max(8, 1.3 * len(models)), 4.5))
+    figure, axis = subplots(figsize=(max(8, 1.3 * len(models)), 4.5))
     for i, backend in enumerate(backends):
         values = [_median(results, m, backend, batch) or 0.0 for m in models]
         axis.bar([j + i * width for j in range(len(models))], values, width, label=backend)

@@ -1,12 +1,17 @@
-"""Checkpoints: written atomically (temp file + rename), loaded with clear errors.
+"""Checkpoints: written atomically (temp file + rename), loaded safely with clear errors.
 
 A training checkpoint holds the model, optimizer, AMP grad scaler, schedule position (epoch, step in
 epoch, global step), RNG states and the resolved config. The final ``model.pt`` of a run holds what
 inference needs: weights, config, class names and preprocessing.
+
+Everything in a checkpoint is tensors and plain data (dicts, lists, tuples, strings, numbers), so it is
+loaded with ``torch.load(weights_only=True)``: a crafted file cannot run code (a pickle's ``__reduce__``
+is refused, not executed).
 """
 
 from __future__ import annotations
 
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -14,10 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_path
 
 
-class CheckpointError(ValueError):
+class CheckpointError(SqueezeNextError):
     """A checkpoint that is missing, unreadable or does not fit the run."""
 
 
@@ -27,17 +33,42 @@ def save_checkpoint(payload: dict[str, Any], path: str | Path) -> None:
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint written by this library (on the CPU)."""
+INFERENCE_ENTRIES: dict[str, type | tuple[type, ...]] = {
+    "model": dict,
+    "config": dict,
+    "classes": list,
+    "in_channels": int,
+    "preprocessing": dict,
+}
+"""What ``eval``, ``export`` and ``predict`` read from a checkpoint, with the type each must have."""
+
+
+def load_checkpoint(path: str | Path, *, inference: bool = False) -> dict[str, Any]:
+    """Load a checkpoint written by this library (on the CPU); ``inference`` also checks the entries that
+    evaluation and export read (:data:`INFERENCE_ENTRIES`)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "global" not in str(error).lower():  # not a pickle of Python objects: a damaged or foreign file
+            raise CheckpointError(f"{path} is not a readable checkpoint (not a PyTorch file, or damaged)") from None
+        raise CheckpointError(
+            f"{path} was refused: it holds Python objects other than tensors and plain data, which could run "
+            "code when loaded; only checkpoints written by squeezenext (or plain state dicts) are accepted"
+        ) from None
     except Exception as error:  # torch raises several types for truncated or foreign files
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from None
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(error).__name__}: {first_line})") from None
     if not isinstance(payload, dict) or "model" not in payload or "config" not in payload:
         raise CheckpointError(f"{path} is not a squeezenext checkpoint (no model/config entries)")
+    required = INFERENCE_ENTRIES if inference else {"model": dict, "config": dict}
+    for key, kind in required.items():
+        if not isinstance(payload.get(key), kind) or isinstance(payload.get(key), bool):
+            raise CheckpointError(f"{path}: the checkpoint's {key!r} entry is missing or damaged")
+    if inference and not all(isinstance(c, str) for c in payload["classes"]):
+        raise CheckpointError(f"{path}: the checkpoint's 'classes' entry is damaged")
     return payload
 
 
@@ -45,7 +76,7 @@ def rng_state() -> dict[str, Any]:
     """Python, NumPy, torch CPU (and CUDA) random states."""
     state: dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": _numpy_state(),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -56,7 +87,44 @@ def rng_state() -> dict[str, Any]:
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore what :func:`rng_state` saved."""
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    numpy = state["numpy"]
+    np.random.set_state(
+        (numpy["name"], numpy["keys"].numpy().astype(np.uint32), numpy["pos"], numpy["has_gauss"], numpy["cached"])
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _numpy_state() -> dict[str, Any]:
+    """NumPy's legacy global RNG state as plain data and a tensor (its key array as int64)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    return {
+        "name": str(name),
+        "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached": float(cached),
+    }
+
+
+def load_state_dict_checked(module: torch.nn.Module, state_dict: Any, source: str) -> None:
+    """``module.load_state_dict`` with one clear line for a state dict of another architecture: the first
+    missing, unexpected or differently shaped tensor is named."""
+    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise CheckpointError(f"{source}: the weights are not a mapping of names to tensors")
+    own = module.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong = [k for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
+    if missing or unexpected or wrong:
+        if wrong:
+            first = wrong[0]
+            detail = f"{first} has shape {list(state_dict[first].shape)}, the model expects {list(own[first].shape)}"
+        elif missing:
+            detail = f"{missing[0]} is missing"
+        else:
+            detail = f"{unexpected[0]} is not in the model"
+        total = len(missing) + len(unexpected) + len(wrong)
+        raise CheckpointError(f"{source} does not fit the model: {detail} ({total} tensors differ)")
+    module.load_state_dict(state_dict)

@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from torch.utils.data import DataLoader
+from squeezenext.argtypes import positive_int
+from squeezenext.train.config import field_help, from_mapping, load_config, parse_overrides
+from squeezenext.train.rundir import claimed_run_folder
 
-from squeezenext.train.checkpoint import load_checkpoint
-from squeezenext.train.config import field_names, from_mapping, load_config, parse_overrides
-from squeezenext.train.data import build_data, collate
-from squeezenext.train.engine import Trainer, build_model, evaluate, setup_distributed
+SIGNAL_EXIT_BASE = 128
+"""A run stopped by signal N exits with 128 + N (130 for Ctrl-C, 143 for SIGTERM), as shells report it."""
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from squeezenext.train.engine import Trainer
+
     config = load_config(args.config, parse_overrides(args.extra))
-    trainer = Trainer(config)
-    results = trainer.fit(resume=args.resume)
-    if trainer.topology.main and results["status"] == "done":
+    main_rank = int(os.environ.get("RANK", "0")) == 0  # under torchrun, rank 0 owns the output folder
+    claim = (
+        claimed_run_folder(Path(config.out), resume=args.resume, overwrite=args.overwrite)
+        if main_rank
+        else contextlib.nullcontext()
+    )
+    with claim:
+        trainer = Trainer(config)
+        results = trainer.fit(resume=args.resume)
+    if results["status"] == "interrupted":
+        return SIGNAL_EXIT_BASE + int(results["signal"])  # the checkpoint is written; a scheduler sees the stop
+    if trainer.place.main and results["status"] == "done":
         test = results["test"]
         print(
             f"{config.model}: test top-1 {test['top1']:.2f}%, top-5 {test['top5']:.2f}%, loss {test['loss']:.4f} "
@@ -30,7 +43,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    state = load_checkpoint(args.checkpoint)
+    from torch.utils.data import DataLoader
+
+    from squeezenext.train.checkpoint import load_checkpoint, load_state_dict_checked
+    from squeezenext.train.data import build_data, collate
+    from squeezenext.train.engine import build_model, evaluate, setup_distributed
+
+    state = load_checkpoint(args.checkpoint, inference=True)
     config = from_mapping(state["config"], str(args.checkpoint))
     changes: dict[str, Any] = {"test_subset": 0, "progress": False}
     if args.data:
@@ -38,7 +57,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.data_root:
         changes["data_root"] = args.data_root
     config = dataclasses.replace(config, **changes)
-    topology = setup_distributed(dataclasses.replace(config, device=args.device))
+    place = setup_distributed(dataclasses.replace(config, device=args.device))
     data = build_data(config)
     if data.classes != state["classes"]:
         raise ValueError(
@@ -46,10 +65,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"{state['classes'][:5]}...; evaluate on the same label set"
         )
     model = build_model(config, len(data.classes), data.in_channels)
-    model.load_state_dict(state["model"])
-    model.to(topology.device)
+    load_state_dict_checked(model, state["model"], str(args.checkpoint))
+    model.to(place.device)
     loader = DataLoader(data.test, batch_size=args.batch_size, num_workers=config.workers, collate_fn=collate)
-    metrics = evaluate(model, loader, topology.device, config)
+    metrics = evaluate(model, loader, place.device, config)
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "data": config.data, **metrics}, indent=2))
     else:
@@ -63,18 +82,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_train_parsers(commands: Any) -> None:
     train = commands.add_parser(
         "train",
-        help="train a model (defaults: the README's Fashion-MNIST job)",
-        description="Train with the paper's recipe. Any configuration key can be overridden as --key value "
-        f"(keys: {', '.join(field_names())}). See docs/training.md.",
+        help="train a model (configs/fashion_mnist.yaml: the README's main job)",
+        description="Train with the paper's recipe: defaults, then --config YAML, then --key value overrides "
+        "(any configuration key below, written --key-name or --key_name). See docs/training.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="configuration keys (TYPE, default: help):\n"
+        + "\n".join(
+            f"  --{key.replace('_', '-')} {kind} ({default!r}): {text}" for key, kind, default, text in field_help()
+        ),
     )
     train.add_argument("--config", type=Path, help="YAML configuration (configs/*.yaml)")
     train.add_argument("--resume", help="auto (the run's last checkpoint, if any) or a checkpoint path")
+    train.add_argument(
+        "--overwrite", action="store_true", help="delete the run already in the output folder and start afresh"
+    )
     train.set_defaults(func=cmd_train, takes_extra=True)
     evaluation = commands.add_parser("eval", help="evaluate a checkpoint on the test split")
     evaluation.add_argument("checkpoint", type=Path)
     evaluation.add_argument("--data", help="fashion-mnist, fake or imagefolder:PATH (default: the training data)")
-    evaluation.add_argument("--data-root", help="where fashion-mnist lives or is downloaded")
-    evaluation.add_argument("--batch-size", type=int, default=256)
+    evaluation.add_argument("--data-root", help="where fashion-mnist is unpacked (default: the data cache, see train)")
+    evaluation.add_argument("--batch-size", type=positive_int, default=256)
     evaluation.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     evaluation.add_argument("--json", action="store_true")
     evaluation.set_defaults(func=cmd_eval)

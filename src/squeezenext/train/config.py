@@ -7,16 +7,23 @@ resolved configuration is saved beside every run (``config.yaml``).
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_write_text, read_yaml
+from squeezenext.plan import Flavor, StemKind
+
+TransformKind = Literal["small", "paper", "imagenet"]
+TRANSFORMS: tuple[str, ...] = get_args(TransformKind)
 
 
-class TrainConfigError(ValueError):
+class TrainConfigError(SqueezeNextError):
     """A configuration that cannot be used; the message names the key and what to do."""
 
 
@@ -24,18 +31,18 @@ class TrainConfigError(ValueError):
 class TrainConfig:
     """Everything a training run needs. Defaults: the README's main job (Fashion-MNIST, CPU, minutes).
 
-    The learning-rate fields follow the paper's solver (PAPER.md, "Training recipe"): ``base_lr`` and
+    The learning-rate fields follow the paper's solver (docs/paper.md, "Training recipe"): ``base_lr`` and
     ``warmup_start_lr`` are given at ``base_batch`` images per step and scaled linearly to the global
     batch; ``warmup_iters`` is counted at ``base_batch`` and scaled to keep the same number of images.
     """
 
     model: str = "sqnxt23v5_w1"
-    flavor: Literal["official", "pytorchcv"] = "official"
-    stem: Literal["standard", "small", "small-s2"] = "small-s2"
+    flavor: Flavor = "official"
+    stem: StemKind = "small-s2"
     data: str = "fashion-mnist"
-    data_root: str = "data"
+    data_root: str = ""
     input_size: int = 28
-    transform: Literal["small", "paper", "imagenet"] = "small"
+    transform: TransformKind = "small"
     augment: Literal["crop-flip", "flip", "none"] = "crop-flip"
     grey: Literal["stem", "repeat"] = "stem"
     fake_images: int = 512
@@ -57,7 +64,7 @@ class TrainConfig:
     freeze_bn: bool = False
     max_steps: int = 0
 
-    amp: Literal["none", "bf16", "fp16"] = "none"
+    amp: Literal["none", "auto", "bf16", "fp16"] = "none"
     channels_last: bool = False
     compile: bool = False
     deterministic: bool = False
@@ -90,6 +97,70 @@ _NON_NEGATIVE = (
 )
 
 
+FIELD_HELP = {
+    "model": "registered or paper name (any case), torchvision:<name> or pytorchcv:<name>",
+    "flavor": "official (Caffe release) or pytorchcv (loads pytorchcv's checkpoints)",
+    "stem": "standard (the paper's), small (3x3/1, for 28-64 px) or small-s2 (3x3/2, no pool)",
+    "data": "fashion-mnist, fake or imagefolder:PATH (PATH/train/<class>/*, PATH/val/<class>/*)",
+    "data_root": "where fashion-mnist is unpacked (empty: $SQUEEZENEXT_DATA, else ~/.cache/squeezenext/data)",
+    "input_size": "square input side in pixels",
+    "transform": "small (resize), paper (the solver's 256 resize and crops) or imagenet (RandomResizedCrop)",
+    "augment": "for transform small: crop-flip, flip or none",
+    "grey": "grey images: stem (1-channel stem) or repeat (3 channels, for torchvision models)",
+    "fake_images": "training images of data fake (a quarter as many test images)",
+    "fake_classes": "classes of data fake",
+    "train_subset": "use only the first N training images (0: all)",
+    "test_subset": "evaluate on the first N test images only (0: all)",
+    "bad_images": "an unreadable image is skipped and counted (skip) or stops the run (fail)",
+    "epochs": "passes over the training set",
+    "batch_size": "global batch (split over torchrun processes)",
+    "base_lr": "peak learning rate at base_batch images per step, scaled linearly to batch_size",
+    "base_batch": "the batch base_lr, warmup_start_lr and warmup_iters are given at",
+    "warmup_iters": "linear warm-up steps at base_batch (scaled to keep the same number of images)",
+    "warmup_start_lr": "learning rate at the start of the warm-up, at base_batch",
+    "lr_power": "polynomial decay power: lr = base (1 - step / steps)^power",
+    "momentum": "SGD momentum",
+    "weight_decay": "L2 weight decay on every parameter (as Caffe's solver)",
+    "label_smoothing": "cross-entropy label smoothing in [0, 1)",
+    "freeze_bn": "keep BatchNorm statistics fixed while training",
+    "max_steps": "stop after this many steps (0: the whole schedule)",
+    "amp": "mixed precision: none, auto (bf16 where native, else none), bf16 (CPU or GPU) or fp16 (GPU)",
+    "channels_last": "channels-last memory format",
+    "compile": "torch.compile the model",
+    "deterministic": "deterministic algorithms (same machine, same numbers)",
+    "seed": "seed of initialization, shuffling and augmentation",
+    "workers": "data-loader worker processes",
+    "device": "auto, cpu or cuda",
+    "out": "output folder (a run there is continued with --resume auto or replaced with --overwrite)",
+    "checkpoint_every": "also write checkpoints/last.pt every N steps (0: only at epoch ends)",
+    "log_every": "log training metrics every N steps",
+    "eval_every": "evaluate on the test set every N epochs (0: only at the end)",
+    "progress": "show a progress bar",
+}
+"""One line of help per configuration key (``squeezenext train --help``)."""
+DATA_ENV = "SQUEEZENEXT_DATA"
+
+
+def default_data_root() -> Path:
+    """Where data sets are unpacked: ``$SQUEEZENEXT_DATA``, else ``$XDG_CACHE_HOME/squeezenext/data``
+    (``~/.cache/squeezenext/data``), never the current directory."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "squeezenext" / "data"
+
+
+def field_help() -> list[tuple[str, str, object, str]]:
+    """``(key, type, default, help)`` of every configuration key, in declaration order."""
+    hints = get_type_hints(TrainConfig)
+    rows = []
+    for item in fields(TrainConfig):
+        expected = hints[item.name]
+        kind = "|".join(map(str, get_args(expected))) if get_origin(expected) is Literal else expected.__name__
+        rows.append((item.name, kind, item.default, FIELD_HELP[item.name]))
+    return rows
+
+
 def validate(config: TrainConfig) -> None:
     """Check types, choices and ranges of every field."""
     hints = get_type_hints(TrainConfig)
@@ -104,8 +175,10 @@ def validate(config: TrainConfig) -> None:
             raise TrainConfigError(f"{item.name} must be true or false, got {value!r}")
         elif expected is int and (not isinstance(value, int) or isinstance(value, bool)):
             raise TrainConfigError(f"{item.name} must be an integer, got {value!r}")
-        elif expected is float and (not isinstance(value, int | float) or isinstance(value, bool)):
-            raise TrainConfigError(f"{item.name} must be a number, got {value!r}")
+        elif expected is float and (
+            not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
+        ):
+            raise TrainConfigError(f"{item.name} must be a finite number, got {value!r}")
         elif expected is str and not isinstance(value, str):
             raise TrainConfigError(f"{item.name} must be a string, got {value!r}")
     for name in _POSITIVE:

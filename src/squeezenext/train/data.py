@@ -21,8 +21,9 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Subset
 from torchvision.transforms import v2
 
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_path
-from squeezenext.train.config import TrainConfig
+from squeezenext.train.config import TrainConfig, default_data_root
 
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package puts the four gz files."""
@@ -42,7 +43,7 @@ Transform = Callable[[Any, int], torch.Tensor]
 """``transform(image, seed)``: a normalized float tensor; all randomness comes from ``seed``."""
 
 
-class DataError(ValueError):
+class DataError(SqueezeNextError):
     """A data set that cannot be used; the message says what was found and what to do."""
 
 
@@ -249,7 +250,7 @@ class SafeImageFolder(torchvision.datasets.ImageFolder):  # type: ignore[misc]
         try:
             with Image.open(path) as image:
                 return image.convert("RGB")
-        except (OSError, UnidentifiedImageError, ValueError) as error:
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
             if self.fail_on_bad:
                 raise DataError(
                     f"cannot read image {path} ({error}); remove it, or set bad_images: skip to skip and count it"
@@ -278,7 +279,7 @@ def build_data(config: TrainConfig) -> DataBundle:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     if config.data == "fashion-mnist":
-        root = Path(config.data_root)
+        root = Path(config.data_root) if config.data_root else default_data_root()
         train_set, test_set = _fashion_mnist(root, True), _fashion_mnist(root, False)
         train_base: Dataset[Any] = TensorImages(train_set.data, train_set.targets)
         test_base: Dataset[Any] = TensorImages(test_set.data, test_set.targets)

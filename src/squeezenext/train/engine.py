@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
 import os
 import signal
@@ -26,16 +25,27 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from squeezenext.fileio import atomic_write_text
+from squeezenext.errors import SqueezeNextError
+from squeezenext.fileio import write_json
+from squeezenext.machine import cpu_extensions
+from squeezenext.networks import PYTORCHCV_PREFIX, TORCHVISION_PREFIX, build_module
 from squeezenext.registry import create_model
-from squeezenext.train.checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from squeezenext.train.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_state_dict_checked,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from squeezenext.train.config import TrainConfig, TrainConfigError, save_config
-from squeezenext.train.data import DataBundle, build_data, collate
+from squeezenext.train.data import DataBundle, DataError, build_data, collate
 from squeezenext.train.metrics import MetricsLog
 from squeezenext.train.schedule import PolySchedule
 from squeezenext.workload import count_parameters
 
-TORCHVISION_PREFIX = "torchvision:"
+TRAINING_STATE = ("optimizer", "scaler", "epoch", "step_in_epoch", "global_step", "rng")
+"""Entries a checkpoint needs to be resumed (besides model and config)."""
 RESUME_COMPATIBLE_KEYS = (
     "out",
     "progress",
@@ -49,12 +59,12 @@ RESUME_COMPATIBLE_KEYS = (
 """Keys that may change between a run and its resumption; every other key must match."""
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(SqueezeNextError):
     """The loss became NaN or infinite; the last good checkpoint is left as it was."""
 
 
 @dataclass(frozen=True)
-class Topology:
+class ProcessPlace:
     """This process's place in the run."""
 
     rank: int
@@ -66,7 +76,7 @@ class Topology:
         return self.rank == 0
 
 
-def setup_distributed(config: TrainConfig) -> Topology:
+def setup_distributed(config: TrainConfig) -> ProcessPlace:
     """Join the torchrun process group when WORLD_SIZE > 1 (NCCL on GPUs, gloo on CPUs)."""
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     if config.device == "cuda" and not torch.cuda.is_available():
@@ -81,31 +91,37 @@ def setup_distributed(config: TrainConfig) -> Topology:
         device = torch.device("cuda", local)
     else:
         device = torch.device("cpu")
-    return Topology(rank=rank, world=world, device=device)
+    return ProcessPlace(rank=rank, world=world, device=device)
 
 
 def build_model(config: TrainConfig, num_classes: int, in_channels: int) -> nn.Module:
-    """A registered SqueezeNext, or ``torchvision:<name>`` (3-channel input only, unmodified)."""
-    if config.model.startswith(TORCHVISION_PREFIX):
-        import torchvision
-
+    """A registered SqueezeNext in the config's flavor and stem, or ``torchvision:``/``pytorchcv:<name>``
+    (3-channel input only, unmodified)."""
+    if config.model.startswith((TORCHVISION_PREFIX, PYTORCHCV_PREFIX)):
         if in_channels != 3:
-            raise TrainConfigError("torchvision models take 3-channel input: set grey: repeat for grey data")
-        name = config.model.removeprefix(TORCHVISION_PREFIX)
-        try:
-            model: nn.Module = torchvision.models.get_model(name, weights=None, num_classes=num_classes)
-        except ValueError as error:
-            raise TrainConfigError(f"{config.model}: {error}") from None
-        return model
+            raise TrainConfigError(f"{config.model} takes 3-channel input: set grey: repeat for grey data")
+        return build_module(config.model, num_classes)
     return create_model(
         config.model, num_classes=num_classes, flavor=config.flavor, in_channels=in_channels, stem=config.stem
     )
 
 
+def resolve_amp(amp: str, device: torch.device) -> str:
+    """``auto``: bf16 where the hardware computes it natively (a GPU that supports it; a CPU with AVX-512
+    BF16 or AMX), else none: on a CPU without them bf16 is emulated and was 5x slower than fp32 (an AMD
+    EPYC with AVX2, docs/training.md). Other values are returned as they are."""
+    if amp != "auto":
+        return amp
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "none"
+    return "bf16" if {"AVX-512 BF16", "AMX-BF16"} & set(cpu_extensions()) else "none"
+
+
 def _autocast(config: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager[Any]:
-    if config.amp == "none":
+    amp = resolve_amp(config.amp, device)
+    if amp == "none":
         return contextlib.nullcontext()
-    dtype = torch.bfloat16 if config.amp == "bf16" else torch.float16
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
     return torch.autocast(device.type, dtype=dtype)
 
 
@@ -133,7 +149,7 @@ def evaluate(
         total += int(labels.numel())
     model.train(was_training)
     if total == 0:
-        raise ValueError("no readable image in the evaluation set")
+        raise DataError(f"no readable image in the evaluation set ({bad} unreadable)")
     return {
         "loss": loss_sum / total,
         "top1": 100.0 * correct1 / total,
@@ -171,10 +187,10 @@ class _StopRequest:
             signal.signal(sig, handler)
 
 
-def _any_rank(flag: bool, topology: Topology) -> bool:
-    if topology.world == 1:
+def _any_rank(flag: bool, place: ProcessPlace) -> bool:
+    if place.world == 1:
         return flag
-    value = torch.tensor([1.0 if flag else 0.0], device=topology.device)
+    value = torch.tensor([1.0 if flag else 0.0], device=place.device)
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return bool(value.item() > 0)
 
@@ -211,14 +227,14 @@ class Trainer:
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
-        self.topology = setup_distributed(config)
-        if config.amp == "fp16" and self.topology.device.type != "cuda":
+        self.place = setup_distributed(config)
+        if config.amp == "fp16" and self.place.device.type != "cuda":
             raise TrainConfigError("amp: fp16 needs a GPU (with grad scaling); on the CPU use amp: bf16")
-        if config.batch_size % self.topology.world:
+        if config.batch_size % self.place.world:
             raise TrainConfigError(
-                f"batch_size {config.batch_size} (global) is not divisible by the {self.topology.world} processes"
+                f"batch_size {config.batch_size} (global) is not divisible by the {self.place.world} processes"
             )
-        self.local_batch = config.batch_size // self.topology.world
+        self.local_batch = config.batch_size // self.place.world
         if config.deterministic:
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.benchmark = False
@@ -243,7 +259,7 @@ class Trainer:
             warmup_start_lr=config.warmup_start_lr,
             power=config.lr_power,
         )
-        model = build_model(config, len(self.data.classes), self.data.in_channels).to(self.topology.device)
+        model = build_model(config, len(self.data.classes), self.data.in_channels).to(self.place.device)
         if config.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
@@ -251,13 +267,15 @@ class Trainer:
         self.optimizer = torch.optim.SGD(
             model.parameters(), lr=self.schedule(0), momentum=config.momentum, weight_decay=config.weight_decay
         )
-        self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp == "fp16")
+        self.amp = resolve_amp(config.amp, self.place.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == "fp16")
         wrapped: nn.Module = model
-        if self.topology.world > 1:
-            ids = [self.topology.device.index] if self.topology.device.type == "cuda" else None
+        if self.place.world > 1:
+            ids = [self.place.device.index] if self.place.device.type == "cuda" else None
             wrapped = DistributedDataParallel(model, device_ids=ids)
         self.forward_module = torch.compile(wrapped) if config.compile else wrapped
         self.global_step = 0
+        self.session_start_step = 0
         self.epoch = 0
         self.step_in_epoch = 0
         self.unreadable = 0
@@ -284,7 +302,7 @@ class Trainer:
 
     def save(self, name: str = "last.pt") -> Path:
         path = self.checkpoint_dir / name
-        if self.topology.main:
+        if self.place.main:
             save_checkpoint(self._state(), path)
         return path
 
@@ -294,18 +312,27 @@ class Trainer:
         if source == "auto" and not path.exists():
             return False
         state = load_checkpoint(path)
+        missing = [key for key in TRAINING_STATE if key not in state]
+        if missing:
+            raise CheckpointError(
+                f"{path} is not a training checkpoint (no {', '.join(missing)}); resume from a run's "
+                "checkpoints/last.pt or checkpoints/epoch_NNN.pt"
+            )
         saved = state["config"]
         mine = dataclasses.asdict(self.config)
         differing = sorted(k for k in mine if k not in RESUME_COMPATIBLE_KEYS and saved.get(k) != mine[k])
         if differing:
             details = ", ".join(f"{k}: {saved.get(k)!r} -> {mine[k]!r}" for k in differing)
             raise CheckpointError(f"{path} was written by a run with another configuration ({details})")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.epoch, self.step_in_epoch = state["epoch"], state["step_in_epoch"]
-        self.global_step = state["global_step"]
-        set_rng_state(state["rng"])
+        load_state_dict_checked(self.model, state["model"], str(path))
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scaler.load_state_dict(state["scaler"])
+            set_rng_state(state["rng"])
+        except (KeyError, ValueError, TypeError, RuntimeError) as error:
+            raise CheckpointError(f"{path}: its optimizer or random state is damaged ({error})") from None
+        self.epoch, self.step_in_epoch = int(state["epoch"]), int(state["step_in_epoch"])
+        self.global_step = int(state["global_step"])
         if self.step_in_epoch >= self.steps_per_epoch:
             self.epoch, self.step_in_epoch = self.epoch + 1, 0
         return True
@@ -316,7 +343,7 @@ class Trainer:
         train = self.data.train
         train.set_epoch(self.epoch)
         sampler: DistributedSampler[int] = DistributedSampler(
-            train, num_replicas=self.topology.world, rank=self.topology.rank, shuffle=True, seed=self.config.seed
+            train, num_replicas=self.place.world, rank=self.place.rank, shuffle=True, seed=self.config.seed
         )
         sampler.set_epoch(self.epoch)
         indices = list(sampler)[self.step_in_epoch * self.local_batch :]
@@ -327,7 +354,7 @@ class Trainer:
             num_workers=self.config.workers,
             collate_fn=collate,
             drop_last=True,
-            pin_memory=self.topology.device.type == "cuda",
+            pin_memory=self.place.device.type == "cuda",
         )
         yield from loader
 
@@ -344,12 +371,12 @@ class Trainer:
         lr = self.schedule(self.global_step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        images, labels = _to_device(images, labels, self.topology.device, self.config)
+        images, labels = _to_device(images, labels, self.place.device, self.config)
         if self.config.freeze_bn:
             for module in self.model.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
-        with _autocast(self.config, self.topology.device):
+        with _autocast(self.config, self.place.device):
             logits = self.forward_module(images)
             loss = nn.functional.cross_entropy(logits.float(), labels, label_smoothing=self.config.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
@@ -358,16 +385,17 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         stats = torch.stack([loss.detach(), (logits.detach().argmax(dim=1) == labels).sum().float()])
-        if self.topology.world > 1:
+        if self.place.world > 1:
             dist.all_reduce(stats)
-            stats[0] /= self.topology.world
+            stats[0] /= self.place.world
         return float(stats[0]), int(stats[1])
 
     def fit(self, resume: str | None = None) -> dict[str, Any]:
         """Train to the end (or to a stop signal), evaluate on the test set, write the run's outputs."""
         if resume:
             self.resume(resume)
-        main = self.topology.main
+        self.session_start_step = self.global_step
+        main = self.place.main
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
             save_config(self.config, self.out / "config.yaml")
@@ -388,7 +416,12 @@ class Trainer:
                     if main:
                         print(f"stopped by a signal at step {self.global_step}; checkpoint {outcome}")
                         print("resume with --resume auto")
-                    return {"status": "interrupted", "step": self.global_step, "checkpoint": str(outcome)}
+                    return {
+                        "status": "interrupted",
+                        "signal": stop.signal,
+                        "step": self.global_step,
+                        "checkpoint": str(outcome),
+                    }
                 test_metrics = outcome or test_metrics
         if progress is not None:
             progress.close()
@@ -398,22 +431,23 @@ class Trainer:
         self, stop: _StopRequest, log: MetricsLog | None, progress: Any
     ) -> Path | dict[str, float | int] | None:
         """The rest of the current epoch. Returns the checkpoint written on a stop signal, else the epoch's
-        test metrics (None when it was not evaluated). Training loss and top-1 cover this session's steps."""
+        test metrics (None when it was not evaluated). Training loss and top-1 cover this session's steps.
+
+        A stop signal on an epoch's last step still lets that epoch's end-of-epoch work (its record, test
+        evaluation and ``epoch_NNN.pt``) finish before the run stops."""
         config = self.config
         meter = _EpochMeter()
         window = _EpochMeter()
+        stopped = False
+        batches = 0
         for images, labels, bad in self._train_batches():
+            batches += 1
             self.unreadable += bad
             if labels.numel():
                 loss, hits = self._train_step(images, labels)
                 if not math.isfinite(loss):
-                    raise TrainingDivergedError(
-                        f"loss became {loss} at epoch {self.epoch} step {self.global_step} "
-                        f"(lr {self.schedule(self.global_step):.4g}); stopped without saving, so "
-                        f"{self.checkpoint_dir / 'last.pt'} (if any) is the last good state. Lower "
-                        "base_lr, lengthen warmup_iters or use amp: none, then --resume auto."
-                    )
-                images_done = int(labels.numel()) * self.topology.world
+                    raise self._diverged(f"the training loss became {loss}")
+                images_done = int(labels.numel()) * self.place.world
                 meter.add(loss, hits, images_done)
                 window.add(loss, hits, images_done)
             self.global_step += 1
@@ -430,13 +464,30 @@ class Trainer:
                 progress.update(1)
             if config.checkpoint_every and self.global_step % config.checkpoint_every == 0:
                 self.save()
-            if _any_rank(stop.signal is not None, self.topology):
-                return self.save()
+            if _any_rank(stop.signal is not None, self.place):
+                stopped = True
+                break
             if self.global_step >= self.total_steps:
                 break
-        if self.step_in_epoch < self.steps_per_epoch and self.global_step < self.total_steps:
-            return None
-        return self._end_epoch(log, meter)
+        if batches and not meter.images and self.place.world == 1:
+            raise DataError(
+                f"every training image of epoch {self.epoch} was unreadable ({self.unreadable} skipped); "
+                f"check the files under {config.data.removeprefix('imagefolder:')}"
+            )
+        complete = self.step_in_epoch >= self.steps_per_epoch or self.global_step >= self.total_steps
+        if not complete:
+            return self.save() if stopped else None
+        metrics = self._end_epoch(log, meter)
+        if stopped and self.global_step < self.total_steps:
+            return self.checkpoint_dir / "last.pt"
+        return metrics
+
+    def _diverged(self, what: str) -> TrainingDivergedError:
+        return TrainingDivergedError(
+            f"{what} at epoch {self.epoch} step {self.global_step} (lr {self.schedule(self.global_step):.4g}); "
+            f"stopped without saving, so {self.checkpoint_dir / 'last.pt'} (if any) is the last good state. "
+            "Lower base_lr, lengthen warmup_iters or use amp: none, then --resume auto."
+        )
 
     def _end_epoch(self, log: MetricsLog | None, meter: _EpochMeter) -> dict[str, float | int] | None:
         """Evaluate when due, log the epoch, write ``epoch_NNN.pt`` and ``last.pt``, move to the next epoch."""
@@ -446,8 +497,8 @@ class Trainer:
             record.update({f"train_{k}": v for k, v in meter.summary().items()})
         last = self.global_step >= self.total_steps
         test_metrics = None
-        if self.topology.main and config.eval_every and ((self.epoch + 1) % config.eval_every == 0 or last):
-            test_metrics = evaluate(self.model, self._test_loader(), self.topology.device, config)
+        if self.place.main and config.eval_every and ((self.epoch + 1) % config.eval_every == 0 or last):
+            test_metrics = self._evaluate()
             record.update({f"test_{k}": v for k, v in test_metrics.items()})
         if log is not None:
             log.add("epoch", record)
@@ -456,16 +507,23 @@ class Trainer:
         self.epoch, self.step_in_epoch = self.epoch + 1, 0
         return test_metrics
 
+    def _evaluate(self) -> dict[str, float | int]:
+        """Test metrics; a non-finite test loss is divergence, like a non-finite training loss."""
+        metrics = evaluate(self.model, self._test_loader(), self.place.device, self.config)
+        if not math.isfinite(metrics["loss"]):
+            raise self._diverged(f"the test loss became {metrics['loss']}")
+        return metrics
+
     def _finish(self, log: MetricsLog | None, test_metrics: dict[str, float | int], seconds: float) -> dict[str, Any]:
         unreadable = self.unreadable
-        if self.topology.world > 1:
-            count = torch.tensor([unreadable], device=self.topology.device)
+        if self.place.world > 1:
+            count = torch.tensor([unreadable], device=self.place.device)
             dist.all_reduce(count)
             unreadable = int(count.item())
-        if not self.topology.main:
+        if not self.place.main:
             return {"status": "done"}
         if not test_metrics:
-            test_metrics = evaluate(self.model, self._test_loader(), self.topology.device, self.config)
+            test_metrics = self._evaluate()
         results = {
             "status": "done",
             "model": self.config.model,
@@ -473,13 +531,14 @@ class Trainer:
             "steps": self.global_step,
             "epochs": self.config.epochs,
             "train_seconds_this_session": seconds,
+            "steps_this_session": self.global_step - self.session_start_step,
             "unreadable_train_images": unreadable,
             "test": test_metrics,
         }
         final = self._state()
         final["results"] = results
         save_checkpoint(final, self.out / "model.pt")
-        atomic_write_text(self.out / "results.json", json.dumps(results, indent=2) + "\n")
+        write_json(self.out / "results.json", results)
         if log is not None:
             log.write_csv()
             log.plot(self.out / "curves.png")

@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from squeezenext.fileio import atomic_write_text
-from squeezenext.plotting import plt, save_figure
+from squeezenext.errors import OutputError
+from squeezenext.fileio import atomic_write_text, describe_os_error, read_jsonl
+from squeezenext.plotting import save_figure, subplots
 
 
 class MetricsLog:
@@ -20,8 +21,7 @@ class MetricsLog:
         self.jsonl = out / "metrics.jsonl"
         self.records: list[dict[str, Any]] = []
         if self.jsonl.exists():
-            kept = [json.loads(line) for line in self.jsonl.read_text().splitlines() if line.strip()]
-            kept = [r for r in kept if r["step"] <= resume_step]
+            kept = [r for r in read_jsonl(self.jsonl) if isinstance(r.get("step"), int) and r["step"] <= resume_step]
             self.records = kept
             atomic_write_text(self.jsonl, "".join(json.dumps(r) + "\n" for r in kept))
         self.board = _tensorboard(out)
@@ -30,8 +30,11 @@ class MetricsLog:
         """Record ``{"kind": kind, **record}`` (``record`` must hold ``step``)."""
         entry = {"kind": kind, **record}
         self.records.append(entry)
-        with self.jsonl.open("a") as handle:
-            handle.write(json.dumps(entry) + "\n")
+        try:
+            with self.jsonl.open("a") as handle:
+                handle.write(json.dumps(entry, allow_nan=False) + "\n")
+        except OSError as error:
+            raise OutputError(describe_os_error(error, self.jsonl)) from None
         if self.board is not None:
             for key, value in record.items():
                 if key != "step" and isinstance(value, int | float):
@@ -55,7 +58,7 @@ class MetricsLog:
         """Training loss and LR per step; training and test top-1 per epoch."""
         steps = [r for r in self.records if r["kind"] == "step"]
         epochs = [r for r in self.records if r["kind"] == "epoch"]
-        figure, (ax_loss, ax_lr, ax_acc) = plt.subplots(1, 3, figsize=(15, 4))
+        figure, (ax_loss, ax_lr, ax_acc) = subplots(1, 3, figsize=(15, 4))
         ax_loss.plot([r["step"] for r in steps], [r["loss"] for r in steps])
         ax_loss.set_xlabel("step")
         ax_loss.set_ylabel("training loss")

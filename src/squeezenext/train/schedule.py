@@ -1,6 +1,6 @@
 """The paper's learning-rate schedule: linear warm-up, then polynomial decay to zero.
 
-Official solver (PAPER.md, "Training recipe"): base LR 0.4 at global batch 1024, ``lr = base (1 - it /
+Official solver (docs/paper.md, "Training recipe"): base LR 0.4 at global batch 1024, ``lr = base (1 - it /
 max_it)^2`` over the whole run, with a linear warm-up from 0.1 to the base LR over the first 780
 iterations. For another global batch ``B`` the rates scale by ``B / 1024`` (linear scaling rule, Goyal et
 al. 2017) and the warm-up keeps the same number of images: ``780 * 1024 / B`` iterations.

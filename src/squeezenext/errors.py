@@ -1,0 +1,20 @@
+"""The library's error base: everything a user can get wrong raises a subclass of :class:`SqueezeNextError`.
+
+The command line catches it in one place and prints its message as one line (``squeezenext: error: ...``),
+exit status 2. Subclasses also derive from ``ValueError`` so that Python callers who catch the built-in
+type keep working.
+"""
+
+from __future__ import annotations
+
+
+class SqueezeNextError(ValueError):
+    """A bad input or an impossible request; the message says what was wrong and what to do."""
+
+
+class OutputError(SqueezeNextError):
+    """An output that cannot be written (no space, no permission, a folder in use)."""
+
+
+class ModelError(SqueezeNextError):
+    """An unknown model name, an impossible architecture or a state dict that does not fit."""

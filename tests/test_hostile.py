@@ -1,0 +1,335 @@
+"""Hostile input, table-driven: every bad file, value or name gets one clear line and a non-zero exit.
+
+Each CLI case asserts: exit status 2, exactly one line on stderr (``squeezenext: error: ...``) naming the
+problem, no traceback, and nothing new, changed or half-written in the output folder. Each API case asserts
+the library's own error type (a :class:`~squeezenext.errors.SqueezeNextError`) with a clear message.
+Add a row for every command or option you write.
+"""
+
+import os
+import re
+import shutil
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+from squeezenext import create_model, load_pytorchcv_state_dict, squeezenext
+from squeezenext.accel.cost import sweep
+from squeezenext.accel.hardware import hardware_from_dict
+from squeezenext.cli import main
+from squeezenext.deploy.predictor import Predictor
+from squeezenext.errors import SqueezeNextError
+from squeezenext.train.config import TrainConfig
+from squeezenext.workload import load_workload
+
+FAST_TRAIN = [
+    "--data", "fake", "--input-size", "32", "--stem", "small", "--model", "sqnxt23_w1", "--fake-images", "32",
+    "--fake-classes", "4", "--batch-size", "8", "--base-batch", "8", "--epochs", "1", "--progress", "false",
+]  # fmt: skip
+HARDWARE = "rows: 16\ncols: 16\n"
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb's signature)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _onnx_conv(path: Path, input_shape: list[int], weight_shape: list[int]) -> Path:
+    """A one-Conv ONNX graph with the given input and weight shapes (no padding)."""
+    weight = numpy_helper.from_array(torch.zeros(weight_shape).numpy(), "w")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="conv")
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, input_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [weight],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    return path
+
+
+class _Evil:
+    """Pickles as a call to os.system: loading it with pickle would run a command."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory, trained: Path) -> SimpleNamespace:
+    """Crafted bad inputs, made once."""
+    root = tmp_path_factory.mktemp("hostile")
+    f = SimpleNamespace(root=root, trained=trained, marker=root / "pwned")
+
+    def write(name: str, text: str) -> Path:
+        (root / name).write_text(text)
+        return root / name
+
+    f.evil = root / "evil.pt"
+    torch.save({"model": _Evil(f.marker), "config": {}}, f.evil)
+    state = torch.load(trained, weights_only=True)
+    wrong = dict(state, model={**state["model"], "fc.weight": torch.zeros(5, 128)})
+    torch.save(wrong, root / "wrong_shape.pt")
+    missing = dict(state, model={k: v for k, v in state["model"].items() if k != "fc.weight"})
+    torch.save(missing, root / "missing_key.pt")
+    torch.save(dict(state, preprocessing=[1, 2]), root / "bad_preprocessing.pt")
+    torch.save({"model": state["model"], "config": state["config"]}, root / "weights_only.pt")
+    f.image = root / "image.png"
+    from PIL import Image
+
+    Image.new("RGB", (40, 40), (120, 30, 60)).save(f.image)
+    f.bomb = root / "bomb.png"
+    f.bomb.write_bytes(_png_header(14000, 14000))
+    assert main(["export", str(trained), "--out", str(root / "good.onnx")]) == 0
+    model = onnx.load(str(root / "good.onnx"))
+    for entry in model.metadata_props:
+        if entry.key == "squeezenext.preprocessing":
+            entry.value = '{"transform": 5}'
+    onnx.save(model, str(root / "edited.onnx"))
+    f.nan_config = write("nan.yaml", "base_lr: .nan\n")
+    f.dup_config = write("dup.yaml", "epochs: 1\nepochs: 2\n")
+    f.hw_nan_energy = write("hw_nan.yaml", HARDWARE + "energy: {dram: .nan}\n")
+    f.hw_inf_clock = write("hw_inf.yaml", HARDWARE + "clock_mhz: .inf\n")
+    f.hw_nan_split = write("hw_split.yaml", HARDWARE + "gb_split: [.nan, 0.5, 0.5]\n")
+    f.hw_nan_bandwidth = write("hw_bw.yaml", HARDWARE + "dram_bandwidth: .nan\n")
+    f.hw_no_rows = write("hw_norows.yaml", "cols: 16\n")
+    f.hw_dup = write("hw_dup.yaml", "rows: 16\ncols: 16\nrows: 8\n")
+    f.hw_huge = write("hw_huge.yaml", "rows: 1000000000\ncols: 16\n")
+    f.csv_no_header = write("noheader.csv", "conv1, 56, 56, 3, 3, 64, 64, 1,\nconv2, 56, 56, 3, 3, 64, 64, 1,\n")
+    header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+    f.csv_huge = write("huge.csv", header + "big, 1000000, 1000000, 3, 3, 64, 64, 1,\n")
+    f.csv_zero = write("zero.csv", header + "conv, 56, 0, 3, 3, 64, 64, 1,\n")
+    f.onnx_big_kernel = _onnx_conv(root / "big_kernel.onnx", [1, 3, 4, 4], [8, 3, 7, 7])
+    f.onnx_channels = _onnx_conv(root / "channels.onnx", [1, 3, 16, 16], [8, 5, 3, 3])
+    f.onnx_zero = _onnx_conv(root / "zero.onnx", [1, 3, 0, 16], [8, 3, 1, 1])
+    return f
+
+
+@dataclass(frozen=True)
+class CliCase:
+    """One hostile command line: ``argv(files, out)`` and a regex the error line must match."""
+
+    id: str
+    argv: Callable[[SimpleNamespace, Path], list[str]]
+    message: str
+    setup: Callable[[SimpleNamespace, Path], None] | None = None
+
+
+def _existing_run(files: SimpleNamespace, out: Path) -> None:
+    shutil.copytree(files.trained.parent, out, dirs_exist_ok=True)
+
+
+CLI_CASES = [
+    # security: crafted checkpoints never run code
+    CliCase("eval-evil-pickle", lambda f, o: ["eval", str(f.evil)], r"refused: .*could run code"),
+    CliCase("export-evil-pickle", lambda f, o: ["export", str(f.evil), "--out", str(o / "m.onnx")], r"refused"),
+    CliCase("predict-evil-pickle", lambda f, o: ["predict", str(f.image), "--model", str(f.evil)], r"refused"),
+    CliCase(
+        "resume-evil-pickle", lambda f, o: ["train", *FAST_TRAIN, "--out", str(o / "r"), "--resume", str(f.evil)],
+        r"refused",
+    ),
+    # checkpoints that do not fit
+    CliCase("eval-wrong-shape", lambda f, o: ["eval", str(f.root / "wrong_shape.pt")], r"fc\.weight has shape \[5, 128\]"),
+    CliCase("eval-missing-key", lambda f, o: ["eval", str(f.root / "missing_key.pt")], r"fc\.weight is missing"),
+    CliCase(
+        "export-damaged-preprocessing",
+        lambda f, o: ["export", str(f.root / "bad_preprocessing.pt"), "--out", str(o / "m.onnx")],
+        r"'preprocessing' entry is missing or damaged",
+    ),
+    CliCase(
+        "resume-from-final-weights",
+        lambda f, o: ["train", *FAST_TRAIN, "--out", str(o / "r"), "--resume", str(f.root / "weights_only.pt")],
+        r"not a training checkpoint",
+    ),
+    # never overwrite or mix runs
+    CliCase(
+        "train-into-existing-run", lambda f, o: ["train", *FAST_TRAIN, "--out", str(o)], r"already holds a run.*--resume auto.*--overwrite",
+        setup=_existing_run,
+    ),
+    CliCase(
+        "train-resume-and-overwrite",
+        lambda f, o: ["train", *FAST_TRAIN, "--out", str(o), "--resume", "auto", "--overwrite"],
+        r"give one",
+        setup=_existing_run,
+    ),
+    # non-finite and duplicate configuration values
+    CliCase("train-nan-yaml", lambda f, o: ["train", "--config", str(f.nan_config)], r"base_lr must be a finite number"),
+    CliCase("train-nan-override", lambda f, o: ["train", *FAST_TRAIN, "--momentum", "nan"], r"momentum must be a finite"),
+    CliCase("train-inf-override", lambda f, o: ["train", *FAST_TRAIN, "--weight-decay", "inf"], r"weight_decay"),
+    CliCase("train-duplicate-key", lambda f, o: ["train", "--config", str(f.dup_config)], r"'epochs' is given twice"),
+    CliCase("hw-nan-energy", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_nan_energy)], r"energy\.dram"),
+    CliCase("hw-inf-clock", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_inf_clock)], r"clock_mhz"),
+    CliCase("hw-nan-split", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_nan_split)], r"gb_split"),
+    CliCase("hw-nan-bandwidth", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_nan_bandwidth)], r"dram_bandwidth"),
+    CliCase("hw-missing-rows", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_no_rows)], r"missing field\(s\) rows"),
+    CliCase("hw-duplicate-key", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_dup)], r"'rows' is given twice"),
+    CliCase("hw-huge-rows", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_huge)], r"limit of 65536"),
+    CliCase("simulate-huge-rows-option", lambda f, o: ["simulate", "sqnxt23_w1", "--rows", "99999999"], r"limit of 65536"),
+    # workloads that make no sense
+    CliCase("csv-without-header", lambda f, o: ["simulate", str(f.csv_no_header)], r"not SCALE-Sim's header"),
+    CliCase("csv-overflow", lambda f, o: ["simulate", str(f.csv_huge)], r"too large for the cost model.*2\^44"),
+    CliCase("csv-zero", lambda f, o: ["simulate", str(f.csv_zero)], r"must be >= 1"),
+    CliCase("onnx-kernel-larger-than-input", lambda f, o: ["simulate", str(f.onnx_big_kernel)], r"not a valid ONNX|larger than"),
+    CliCase("onnx-channel-mismatch", lambda f, o: ["simulate", str(f.onnx_channels)], r"not a valid ONNX|does not fit"),
+    CliCase("onnx-zero-dimension", lambda f, o: ["simulate", str(f.onnx_zero)], r"not a valid ONNX|zero"),
+    CliCase(
+        "dataflow-with-objective", lambda f, o: ["simulate", "sqnxt23_w1", "--dataflow", "ws", "--objective", "energy"],
+        r"--dataflow ws fixes one",
+    ),
+    # numbers that must be positive
+    CliCase("predict-top-k-0", lambda f, o: ["predict", str(f.image), "--model", str(f.trained), "--top-k", "0"], r"top-k"),
+    CliCase("predict-top-k-negative", lambda f, o: ["predict", str(f.image), "--model", str(f.trained), "--top-k", "-1"], r"top-k"),
+    CliCase("export-batch-0", lambda f, o: ["export", "sqnxt23_w1", "--out", str(o / "m.onnx"), "--batch", "0"], r"--batch"),
+    CliCase("bench-threads-0", lambda f, o: ["bench", "--threads", "0", "--json", str(o / "b.json")], r"--threads"),
+    CliCase("bench-batch-0", lambda f, o: ["bench", "--batch", "1,0", "--json", str(o / "b.json")], r"--batch"),
+    CliCase("bench-min-seconds-nan", lambda f, o: ["bench", "--min-seconds", "nan", "--json", str(o / "b.json")], r"--min-seconds"),
+    CliCase("info-input-size-0", lambda f, o: ["info", "sqnxt23_w1", "--input-size", "0"], r"--input-size"),
+    CliCase("simulate-input-size-0", lambda f, o: ["simulate", "sqnxt23_w1", "--input-size", "0"], r"--input-size"),
+    CliCase(
+        "export-calibration-negative",
+        lambda f, o: ["export", str(f.trained), "--out", str(o / "m.onnx"), "--int8", "--calibration-images", "-5"],
+        r"--calibration-images",
+    ),
+    CliCase("eval-batch-0", lambda f, o: ["eval", str(f.trained), "--batch-size", "0"], r"--batch-size"),
+    # names
+    CliCase("info-typo", lambda f, o: ["info", "sqnxt23_w11"], r"unknown model 'sqnxt23_w11'\. Did you mean 'sqnxt23_w1'"),
+    CliCase("info-torchvision-typo", lambda f, o: ["info", "torchvision:squeezenet1_2"], r"Did you mean 'squeezenet1_[01]'"),
+    CliCase("info-pytorchcv-unknown", lambda f, o: ["info", "pytorchcv:nosuch"], r"unknown pytorchcv model 'nosuch'"),
+    CliCase(
+        "bench-pytorchcv-unknown", lambda f, o: ["bench", "--models", "pytorchcv:nosuch", "--json", str(o / "b.json")],
+        r"unknown pytorchcv model",
+    ),
+    CliCase(
+        "info-torchvision-too-small", lambda f, o: ["info", "torchvision:squeezenet1_0", "--input-size", "8"],
+        r"too small for torchvision:squeezenet1_0: its smallest input is \d+x\d+",
+    ),
+    CliCase("bench-input-too-small", lambda f, o: ["bench", "--models", "torchvision:alexnet", "--input-size", "16", "--json", str(o / "b.json")], r"its smallest input is"),
+    # outputs checked before the work
+    CliCase(
+        "bench-unwritable-json", lambda f, o: ["bench", "--models", "sqnxt23_w1", "--json", str(f.image / "b.json")],
+        r"b\.json",
+    ),
+    CliCase("export-out-is-a-folder", lambda f, o: ["export", "sqnxt23_w1", "--out", str(o)], r"is a folder"),
+    CliCase("export-out-not-onnx", lambda f, o: ["export", "sqnxt23_w1", "--out", str(o / "m.txt")], r"must end in \.onnx"),
+    CliCase(
+        "export-bogus-calibration",
+        lambda f, o: ["export", str(f.trained), "--out", str(o / "m.onnx"), "--int8", "--calibration", "bogus"],
+        r"unknown data 'bogus'",
+    ),
+    CliCase(
+        "simulate-unwritable-csv", lambda f, o: ["simulate", "sqnxt23_w1", "--csv", str(f.image / "x.csv")], r"x\.csv"
+    ),
+    CliCase("export-options-on-a-checkpoint", lambda f, o: ["export", str(f.trained), "--out", str(o / "m.onnx"), "--num-classes", "5"], r"--num-classes apply to registered models"),
+    CliCase("study-out-is-a-file", lambda f, o: ["study", "--out", str(f.image)], r"exists and is not a folder"),
+    CliCase("train-unknown-model", lambda f, o: ["train", *FAST_TRAIN, "--model", "sqnxt23_v5", "--out", str(o / "r")], r"Did you mean"),
+    CliCase("train-unknown-key", lambda f, o: ["train", *FAST_TRAIN, "--batch-sise", "3"], r"unknown configuration key\(s\) --batch-sise"),
+    # damaged models and images in predict
+    CliCase("predict-edited-metadata", lambda f, o: ["predict", str(f.image), "--model", str(f.root / "edited.onnx")], r"damaged"),
+    CliCase("predict-decompression-bomb", lambda f, o: ["predict", str(f.bomb), "--model", str(f.root / "good.onnx")], r"bomb\.png"),
+]  # fmt: skip
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[c.id for c in CLI_CASES])
+def test_hostile_command_line(
+    case: CliCase, files: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("the user's file")
+    if case.setup is not None:
+        case.setup(files, out)
+    before = _snapshot(out)
+    capsys.readouterr()
+    try:
+        status = main(case.argv(files, out))
+    except SystemExit as exit_:  # argparse's usage errors
+        status = exit_.code  # type: ignore[assignment]
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert status == 2, captured
+    assert "Traceback" not in captured.err + captured.out
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("squeezenext: error: "), lines[0]
+    assert re.search(case.message, lines[0]), lines[0]
+    assert _snapshot(out) == before, "the output folder changed"
+    assert not files.marker.exists(), "a crafted checkpoint ran code"
+
+
+@dataclass(frozen=True)
+class ApiCase:
+    """One hostile Python call and a regex its SqueezeNextError must match."""
+
+    id: str
+    call: Callable[[], object]
+    message: str
+
+
+def _layers() -> Any:
+    return load_workload("sqnxt23_w1", input_size=227).layers
+
+
+API_CASES = [
+    ApiCase("num-classes-float", lambda: create_model("sqnxt23_w1", num_classes=2.5), r"num_classes must be an integer"),  # type: ignore[arg-type]
+    ApiCase("in-channels-string", lambda: create_model("sqnxt23_w1", in_channels="3"), r"in_channels must be an integer"),
+    ApiCase("unknown-option", lambda: create_model("sqnxt23_w1", dropout=0.5), r"unknown option\(s\) dropout"),
+    ApiCase("unknown-name", lambda: create_model("sqnext23_w1"), r"Did you mean 'sqnxt23_w1'"),
+    ApiCase("name-not-a-string", lambda: create_model(23), r"must be a string"),  # type: ignore[arg-type]
+    ApiCase("nan-width", lambda: squeezenext(width=float("nan")), r"width multiplier must be a positive number"),
+    ApiCase("float-blocks", lambda: squeezenext(blocks=(1.5, 1, 1, 1)), r"blocks must be four positive integers"),  # type: ignore[arg-type]
+    ApiCase(
+        "pytorchcv-list", lambda: load_pytorchcv_state_dict(create_model("sqnxt23_w1", flavor="pytorchcv"), [1, 2]),  # type: ignore[arg-type]
+        r"expected a state dict",
+    ),
+    ApiCase("sweep-no-hardware", lambda: sweep([_layers()], []), r"at least one hardware config"),
+    ApiCase("sweep-no-network", lambda: sweep([], [hardware_from_dict({"rows": 4, "cols": 4})]), r"no conv or FC layer"),
+    ApiCase("hardware-nan", lambda: hardware_from_dict({"rows": 4, "cols": 4, "clock_mhz": float("nan")}), r"clock_mhz"),
+    ApiCase("config-inf", lambda: TrainConfig(base_lr=float("inf")), r"base_lr must be a finite number"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", API_CASES, ids=[c.id for c in API_CASES])
+def test_hostile_python_call(case: ApiCase) -> None:
+    with pytest.raises(SqueezeNextError, match=case.message):
+        case.call()
+
+
+def test_predictor_top_k_must_be_positive(files: SimpleNamespace) -> None:
+    with pytest.raises(SqueezeNextError, match="top_k must be an integer >= 1"):
+        Predictor(files.trained).predict([files.image], top_k=0)
+
+
+def test_names_are_case_insensitive_and_upper_case_extensions_work(
+    files: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert create_model("1.0-sqnxt-23V5").plan == create_model("sqnxt23v5_w1").plan
+    upper = tmp_path / "MODEL.ONNX"
+    shutil.copy(files.root / "good.onnx", upper)
+    assert main(["predict", str(files.image), "--model", str(upper), "--top-k", "1"]) == 0
+    assert str(files.image) in capsys.readouterr().out
