@@ -8,7 +8,8 @@ all: batch 128 without label smoothing, the paper's base learning rate (0.4 at b
 64x64 and the grey channel repeated three times, so that torchvision's SqueezeNet 1.1 and AlexNet run
 unmodified (AlexNet needs at least 63 px); the SqueezeNexts use their standard stems. One extra row, labelled
 as such, gives SqueezeNet 1.1 its own lower learning rate, since it does not learn at the shared one.
-Writes a Markdown table and JSON (default benchmarks/results/fashion_mnist_table.json) and tests the
+Writes a Markdown table and JSON (default docs/results/fashion_mnist_table.json, which the README's table is
+checked against, with the machine it ran on) and tests the
 paper's claim that SqueezeNext matches AlexNet's accuracy with far fewer parameters. ``--models`` re-runs
 a subset and keeps the other rows of an existing JSON file of the same epochs.
 """
@@ -22,10 +23,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from squeezenext.fileio import atomic_write_text
+from squeezenext.argtypes import positive_float, positive_int
+from squeezenext.fileio import check_writable, write_json
+from squeezenext.machine import machine_summary
 from squeezenext.tables import markdown_table
 from squeezenext.train.config import load_config
 from squeezenext.train.engine import Trainer
+from squeezenext.train.rundir import claimed_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SQUEEZENET_OWN_LR = 0.08
@@ -45,12 +49,13 @@ TABLE_BATCH = 128
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--base-lr", type=float, default=0.4, help="at batch 1024 (the paper's)")
+    parser.add_argument("--epochs", type=positive_int, default=1)
+    parser.add_argument("--base-lr", type=positive_float, default=0.4, help="at batch 1024 (the paper's)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "fmnist_table")
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "fashion_mnist_table.json")
+    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "fashion_mnist_table.json")
     parser.add_argument("--models", nargs="*", help="subset of the registry names above")
     args = parser.parse_args()
+    check_writable(args.json)
 
     base = load_config(ROOT / "configs" / "fashion_mnist.yaml")
     kept: dict[str, dict[str, Any]] = {}
@@ -80,7 +85,8 @@ def main() -> None:
             progress=False,
         )
         started = time.perf_counter()
-        outcome = Trainer(config).fit()
+        with claimed_run_folder(Path(config.out), resume=None, overwrite=True):
+            outcome = Trainer(config).fit()
         seconds = time.perf_counter() - started
         test = outcome["test"]
         results.append({"label": label, "model": model, "params": outcome["params"], "seconds": seconds, **test})
@@ -101,6 +107,8 @@ def main() -> None:
         )
     print("\n" + table + "\n\n" + claim)
     payload = {
+        "command": f"python benchmarks/fashion_mnist_table.py --epochs {args.epochs}",
+        "machine": machine_summary(),
         "epochs": args.epochs,
         "input_size": INPUT_SIZE,
         "recipe": "configs/fashion_mnist.yaml",
@@ -108,7 +116,7 @@ def main() -> None:
     }
     payload["table_markdown"] = table
     payload["claim"] = claim
-    atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
+    write_json(args.json, payload)
     print(f"\nwrote {args.json}")
 
 

@@ -159,3 +159,21 @@ def test_light_commands_do_not_import_torch(argv: list[str]) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_info_and_simulate_take_a_checkpoint_and_its_exports_alike(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fp32 = tmp_path / "m.onnx"
+    assert main(["export", str(trained), "--out", str(fp32), "--int8", "--calibration-images", "16", "--no-eval"]) == 0
+    capsys.readouterr()
+    layers = {}
+    for source in (trained, fp32, tmp_path / "m.int8.onnx"):
+        assert main(["info", str(source), "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert main(["simulate", str(source), "--json"]) == 0
+        simulated = json.loads(capsys.readouterr().out)
+        assert [layer["name"] for layer in info["layers"]] == [layer["name"] for layer in simulated["layers"]]
+        layers[source] = [(layer["name"], layer["macs"], layer["in_hw"]) for layer in info["layers"]]
+    assert layers[trained] == layers[fp32] == layers[tmp_path / "m.int8.onnx"]
+    assert layers[trained][0] == ("stem.conv", 32 * 32 * 64 * 27, [32, 32])

@@ -11,6 +11,7 @@ from importlib import metadata
 from typing import NoReturn
 
 from squeezenext.accel.commands import add_simulate_parser, add_study_parser
+from squeezenext.accel.topology import NETWORK_HELP, load_network
 from squeezenext.argtypes import positive_int
 from squeezenext.deploy.commands import add_deploy_parsers
 from squeezenext.errors import SqueezeNextError
@@ -60,7 +61,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    workload = load_workload(args.name, input_size=args.input_size, flavor=args.flavor, stem=args.stem)
+    workload = load_network(args.name, input_size=args.input_size, flavor=args.flavor, stem=args.stem)
     macs = total_macs(workload.layers)
     if args.json:
         payload = {
@@ -114,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     list_parser = commands.add_parser("list", help="table of every registered variant")
     list_parser.set_defaults(func=cmd_list)
     info = commands.add_parser("info", help="per-layer table and totals of one network")
-    info.add_argument("name", help="registered name, paper name, or torchvision:<model>")
+    info.add_argument("name", help=NETWORK_HELP)
     info.add_argument("--input-size", type=positive_int, default=PAPER_INPUT_SIZE)
     info.add_argument("--flavor", choices=FLAVORS, default="official")
     info.add_argument("--stem", choices=STEM_KINDS, default="standard")

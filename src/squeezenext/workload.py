@@ -180,29 +180,29 @@ def trace_layers(module: nn.Module, input_size: int | tuple[int, int], in_channe
     return layers
 
 
-def trace_checked(module: nn.Module, name: str, input_size: int) -> list[LayerDesc]:
+def trace_checked(module: nn.Module, name: str, input_size: int, in_channels: int = 3) -> list[LayerDesc]:
     """:func:`trace_layers`, with a ModelError giving the smallest input size that works when
     ``input_size`` is too small for the network's downsampling."""
     if not isinstance(input_size, int) or input_size < 1:
         raise ModelError(f"input size must be an integer >= 1, got {input_size!r}")
     try:
-        return trace_layers(module, input_size)
+        return trace_layers(module, input_size, in_channels)
     except RuntimeError:
         pass
     low, high = input_size, max(2 * input_size, 32)
-    while not _traces(module, high):
+    while not _traces(module, high, in_channels):
         low, high = high, 2 * high
         if high > MAX_TRACE_SIZE:
             raise ModelError(f"{name} does not run on any input up to {MAX_TRACE_SIZE}x{MAX_TRACE_SIZE}") from None
     while high - low > 1:
         middle = (low + high) // 2
-        low, high = (low, middle) if _traces(module, middle) else (middle, high)
+        low, high = (low, middle) if _traces(module, middle, in_channels) else (middle, high)
     raise ModelError(f"input size {input_size} is too small for {name}: its smallest input is {high}x{high}")
 
 
-def _traces(module: nn.Module, size: int) -> bool:
+def _traces(module: nn.Module, size: int, in_channels: int) -> bool:
     try:
-        trace_layers(module, size)
+        trace_layers(module, size, in_channels)
     except RuntimeError:
         return False
     return True

@@ -17,7 +17,7 @@ from squeezenext.accel.hardware import (
     HardwareConfig,
     resolve_hardware,
 )
-from squeezenext.accel.topology import load_network, write_scalesim_csv
+from squeezenext.accel.topology import NETWORK_HELP, load_network, write_scalesim_csv
 from squeezenext.argtypes import positive_int
 from squeezenext.fileio import atomic_write_text, check_writable, output_lock
 from squeezenext.paper import PAPER_INPUT_SIZE
@@ -95,7 +95,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for output in (args.write_topology, args.csv, args.plot):
         if output is not None:
             check_writable(output)
-    layers = load_network(args.network, input_size=args.input_size, flavor=args.flavor)
+    layers = load_network(args.network, input_size=args.input_size, flavor=args.flavor).layers
     costs = simulate(layers, hardware, policy)
     network = total(costs)
     if args.write_topology:
@@ -138,7 +138,7 @@ def add_simulate_parser(commands: Any) -> None:
         help="per-layer time, energy and utilization of a network on an accelerator",
         description="Run the analytic accelerator cost model (docs/accelerator.md) on one network.",
     )
-    parser.add_argument("network", help="registered name, paper name, torchvision:<model>, FILE.csv or FILE.onnx")
+    parser.add_argument("network", help=NETWORK_HELP)
     parser.add_argument("--hardware", default=DEFAULT_HARDWARE, help="preset name or YAML file")
     add_hardware_arguments(parser)
     parser.add_argument("--input-size", type=positive_int, default=PAPER_INPUT_SIZE)

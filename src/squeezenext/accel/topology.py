@@ -16,8 +16,17 @@ from pathlib import Path
 
 from squeezenext.accel.hardware import ConfigError
 from squeezenext.fileio import atomic_write_text
-from squeezenext.plan import Flavor
-from squeezenext.workload import LayerDesc, conv_macs, conv_params, fc_layer, load_workload
+from squeezenext.plan import Flavor, StemKind
+from squeezenext.workload import (
+    LayerDesc,
+    Workload,
+    conv_macs,
+    conv_params,
+    count_parameters,
+    fc_layer,
+    load_workload,
+    trace_checked,
+)
 
 CSV_COLUMNS = (
     "Layer name",
@@ -254,11 +263,29 @@ def layers_from_onnx(path: str | Path, input_size: int | None = None) -> list[La
     return layers
 
 
-def load_network(source: str, *, input_size: int, flavor: Flavor = "official") -> list[LayerDesc]:
-    """Layers from a registered name, ``torchvision:<name>``, a SCALE-Sim ``.csv`` or an ``.onnx`` file."""
+NETWORK_HELP = "a registered or paper name, torchvision:<name>, pytorchcv:<name>, a checkpoint .pt, .onnx or .csv"
+"""What a network argument may be, in every command's help."""
+
+
+def load_network(source: str, *, input_size: int, flavor: Flavor = "official", stem: StemKind = "standard") -> Workload:
+    """The workload of any network argument, the same for every command: a registered or paper name (any
+    case), ``torchvision:<name>``, ``pytorchcv:<name>``, a training checkpoint ``.pt`` (its own architecture,
+    input size and channels), an ``.onnx`` file (fp32 or int8 QDQ) or a SCALE-Sim ``.csv``."""
     lowered = source.lower()
-    if lowered.endswith(".csv"):
-        return read_scalesim_csv(source)
-    if lowered.endswith(".onnx"):
-        return layers_from_onnx(source, input_size=input_size)
-    return load_workload(source, input_size=input_size, flavor=flavor).layers
+    if lowered.endswith((".csv", ".onnx")):
+        layers = read_scalesim_csv(source) if lowered.endswith(".csv") else layers_from_onnx(source, input_size)
+        params = sum(layer.params for layer in layers)
+        return Workload(
+            Path(source).name, layers, params, params, "SCALE-Sim topology" if lowered.endswith(".csv") else "ONNX file"
+        )
+    if lowered.endswith(".pt"):
+        from squeezenext.deploy.export import load_model
+
+        loaded = load_model(source)
+        size = loaded.preprocessing.input_size
+        layers = trace_checked(loaded.module, source, size, loaded.preprocessing.in_channels)
+        params = count_parameters(loaded.module, "paper")
+        return Workload(
+            loaded.name, layers, params, count_parameters(loaded.module, "numel"), f"checkpoint at {size}x{size}"
+        )
+    return load_workload(source, input_size=input_size, flavor=flavor, stem=stem)

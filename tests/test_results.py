@@ -1,0 +1,50 @@
+"""The README's trained-model numbers are the committed outputs of the commands it names, and they hold
+what the README claims of them.
+
+docs/results/main_job.json comes from `python benchmarks/main_job.py`, docs/results/fashion_mnist_table.json
+from `python benchmarks/fashion_mnist_table.py --epochs 1`; rerun them to refresh both files and the README.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _load(name: str) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads((ROOT / "docs" / "results" / name).read_text())
+    return payload
+
+
+def test_readme_quotes_the_committed_main_job() -> None:
+    job = _load("main_job.json")
+    default = next(run for run in job["runs"] if run["seed"] == 0)
+    assert f"**{default['top1']:.2f}% top-1** ({default['top5']:.2f}% top-5)" in README
+    assert f"{default['seconds'] / 60:.1f} minutes of training" in README
+    assert job["machine"]["cpu"] in README
+    assert job["test_images"] == 10_000
+    assert default["top1"] >= 90.0, "the README promises at least 90% top-1"
+
+
+def test_readme_quotes_the_committed_int8_accuracy() -> None:
+    int8 = _load("main_job.json")["int8"]
+    assert int8["test_images"] == 10_000
+    quoted = (
+        f"{int8['fp32_top1']:.2f}% (fp32 ONNX) -> {int8['int8_top1']:.2f}% (int8) top-1 on the 10,000 "
+        f"Fashion-MNIST test images, {int8['change_points']:+.2f} points"
+    )
+    assert quoted in " ".join(README.split())
+    assert abs(int8["change_points"]) <= 1.0, "the README promises at most 1 point lost"
+    assert int8["top1_agreement"] >= 0.95
+
+
+def test_readme_quotes_the_committed_fashion_mnist_table() -> None:
+    table = _load("fashion_mnist_table.json")
+    assert table["table_markdown"] in README
+    assert table["claim"] in " ".join(README.split())
+    by_model = {row["model"]: row for row in table["results"]}
+    ours, alexnet = by_model["sqnxt23_w1"], by_model["torchvision:alexnet"]
+    assert ours["top1"] > alexnet["top1"] and ours["params"] * 50 < alexnet["params"], "the paper's claim, here"
+    assert table["machine"]["cpu"] in README
