@@ -99,6 +99,7 @@ def test_sigterm_on_the_last_step_of_an_epoch_finishes_the_epoch_then_resumes_ex
     assert _train(out, "--resume", "auto") == 0
     steps = [r["step"] for r in read_jsonl(out / "metrics.jsonl") if r["kind"] == "step"]
     assert steps == list(range(1, 9)), "the resumed run continues at step 5, repeating and skipping none"
+    assert json.loads((out / "results.json").read_text())["steps_this_session"] == 4
     expected, actual = _weights(tmp_path / "reference" / "model.pt"), _weights(out / "model.pt")
     for name in expected:
         assert torch.equal(expected[name], actual[name]), name
