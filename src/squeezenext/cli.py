@@ -14,7 +14,6 @@ from squeezenext.accel.commands import add_simulate_parser, add_study_parser
 from squeezenext.accel.topology import NETWORK_HELP, load_network
 from squeezenext.argtypes import positive_int
 from squeezenext.deploy.commands import add_deploy_parsers
-from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import describe_os_error
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS, STEM_KINDS
@@ -147,9 +146,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args.extra = extra
     try:
         return int(args.func(args))
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except (SqueezeNextError, ValueError) as error:
+    except ValueError as error:  # SqueezeNextError, and value errors of the libraries underneath
         return _fail(str(error))
     except OSError as error:
         return _fail(describe_os_error(error, error.filename or "a file", "using"))
