@@ -106,14 +106,15 @@ def _timed(run: Callable[[], object], case: Case) -> list[float]:
 
 def export_for_bench(model: str, input_size: int, work: Path) -> dict[str, str]:
     """fp32 and int8 ONNX files of ``model`` (dynamic batch), made once per run in the parent process."""
-    from squeezenext.deploy.export import LoadedModel, export_onnx
+    from squeezenext.deploy.export import LoadedModel, export_onnx, int8_path
     from squeezenext.deploy.quantize import quantize_int8
     from squeezenext.train.data import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 
     preprocessing = Preprocessing("imagenet", input_size, 3, IMAGENET_MEAN, IMAGENET_STD, True)
     loaded = LoadedModel(model, build_module(model), [str(i) for i in range(1000)], preprocessing, None)
     stem = work / model.replace(":", "_")
-    fp32, int8 = stem.with_suffix(".onnx"), stem.with_suffix(".int8.onnx")
+    fp32 = stem.with_suffix(".onnx")
+    int8 = int8_path(fp32)
     export_onnx(loaded, fp32, batch=None)
     calibration = np.random.default_rng(0).standard_normal((64, 3, input_size, input_size)).astype(np.float32)
     quantize_int8(fp32, int8, calibration)

@@ -52,18 +52,13 @@ def _onnx_logits(path: Path, images: np.ndarray) -> np.ndarray:
     return np.concatenate([session.run(None, {name: images[i : i + 256]})[0] for i in range(0, len(images), 256)])
 
 
-def int8_path(fp32_path: Path) -> Path:
-    """Where ``export --int8`` writes the int8 model beside the fp32 one: ``model.onnx`` -> ``model.int8.onnx``."""
-    return fp32_path.with_name(f"{fp32_path.stem}.int8{fp32_path.suffix}")
-
-
 def _batch(text: str) -> int | None:
     """``dynamic`` (None) or a fixed batch size >= 1."""
     return None if text == "dynamic" else positive_int(text)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from squeezenext.deploy.export import export_onnx, load_model
+    from squeezenext.deploy.export import export_onnx, int8_path, load_model
     from squeezenext.deploy.quantize import quantize_int8
 
     out = check_writable(args.out)

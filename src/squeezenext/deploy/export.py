@@ -102,6 +102,11 @@ def name_layers_by_module(proto: Any) -> None:
                 node.name = module
 
 
+def int8_path(fp32_path: Path) -> Path:
+    """Where the int8 model goes beside the fp32 one (``export --int8``, ``bench``): ``m.onnx`` -> ``m.int8.onnx``."""
+    return fp32_path.with_name(f"{fp32_path.stem}.int8{fp32_path.suffix}")
+
+
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     """``max |actual - expected| / max |expected|``: scale-free, so random-init networks compare too."""
     return float(np.abs(actual - expected).max() / max(float(np.abs(expected).max()), 1e-12))
