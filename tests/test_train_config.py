@@ -53,7 +53,7 @@ def test_bad_overrides(tokens: list[str], message: str) -> None:
     ("text", "message"),
     [
         ("epochs: three", "epochs must be an integer"),
-        ("learning_rate: 0.1", "unknown configuration key.*learning_rate"),
+        ("learning_rate: 0.1", "unknown key.*learning_rate"),
         ("- 1", "expected a mapping"),
         ("epochs: [1", "not valid YAML"),
         ("channels_last: 1", "channels_last must be true or false"),

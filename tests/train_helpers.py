@@ -18,9 +18,10 @@ FAST = [
 
 
 def env() -> dict[str, str]:
-    """The test environment with two threads and the package importable."""
+    """The test environment with this process's thread count (so that float reductions run in the same order
+    as in-process runs and weights can be compared bit for bit) and the package importable."""
     result = dict(os.environ)
-    result["OMP_NUM_THREADS"] = "1"
+    result["OMP_NUM_THREADS"] = str(torch.get_num_threads())
     result["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + result.get("PYTHONPATH", "")
     return result
 

@@ -264,6 +264,7 @@ class HardwareArrays:
     buffer_words: FloatArray  # shape (configs, 3): inputs, weights, outputs
     dram_bandwidth: FloatArray
     energy: FloatArray  # shape (configs, 5): mac, rf, array, gb, dram
+    allowed: npt.NDArray[np.bool_]  # shape (configs, 3): the dataflows each config supports (DATAFLOWS order)
 
     @classmethod
     def from_configs(cls, configs: Sequence[HardwareConfig]) -> HardwareArrays:
@@ -280,6 +281,7 @@ class HardwareArrays:
                 [[c.energy.mac, c.energy.rf, c.energy.array, c.energy.gb, c.energy.dram] for c in configs],
                 dtype=np.float64,
             ),
+            allowed=np.array([[d in c.dataflows for d in DATAFLOWS] for c in configs]),
         )
 
 
@@ -397,33 +399,41 @@ def _energy(values: dict[str, npt.NDArray[Any]]) -> FloatArray:
     return energy
 
 
-def _choose(values: dict[str, npt.NDArray[Any]], policy: Policy, clock_hz: FloatArray) -> IntArray:
-    """Index of the dataflow the policy picks for every (layer, config): shape ``(L, H)``."""
+def _choose(values: dict[str, npt.NDArray[Any]], policy: Policy, hardware: HardwareArrays) -> IntArray:
+    """Index of the dataflow the policy picks for every (layer, config), among the dataflows each config
+    supports: shape ``(L, H)``."""
     if policy in DATAFLOWS:
         shape = values["compute_cycles"].shape[:2]
         return np.full(shape, DATAFLOWS.index(policy), dtype=np.int64)
     cycles = (values["compute_cycles"] + values["stall_cycles"]).astype(np.float64)
     energy = _energy(values)
-    score = {"time": cycles, "energy": energy, "edp": energy * cycles / clock_hz[None, :, None]}[policy]
-    return np.asarray(np.argmin(score, axis=-1), dtype=np.int64)
+    score = {"time": cycles, "energy": energy, "edp": energy * cycles / hardware.clock_hz[None, :, None]}[policy]
+    return np.asarray(np.argmin(np.where(hardware.allowed[None], score, np.inf), axis=-1), dtype=np.int64)
 
 
-def _check_policy(policy: str) -> Policy:
+def _check_policy(policy: str, configs: Sequence[HardwareConfig]) -> Policy:
     if policy not in POLICIES:
         raise ConfigError(f"unknown dataflow policy {policy!r}; valid: {', '.join(POLICIES)}")
+    for config in configs:
+        if policy in DATAFLOWS and policy not in config.dataflows:
+            raise ConfigError(
+                f"{config.name} supports the dataflows {', '.join(config.dataflows)}, not {policy!r}; choose one of "
+                "them, or use a hardware file whose dataflows include it"
+            )
     return policy
 
 
 def simulate(layers: Sequence[LayerDesc], hardware: HardwareConfig, policy: str = "time") -> list[Cost]:
-    """Per-layer costs on one accelerator; ``policy``: a dataflow, or ``time``/``energy``/``edp``.
+    """Per-layer costs on one accelerator; ``policy``: a dataflow, or ``time``/``energy``/``edp`` (the best per
+    layer of the dataflows the hardware supports, ``HardwareConfig.dataflows``).
 
     ``sum(simulate(...))`` is the network total.
     """
-    chosen_policy = _check_policy(policy)
+    chosen_policy = _check_policy(policy, [hardware])
     arrays = LayerArrays.from_layers(layers)
     hw = HardwareArrays.from_configs([hardware])
     values = cost_arrays(arrays, hw)
-    choice = _choose(values, chosen_policy, hw.clock_hz)[:, 0]
+    choice = _choose(values, chosen_policy, hw)[:, 0]
     results = []
     for i, name in enumerate(arrays.names):
         d = int(choice[i])
@@ -438,6 +448,16 @@ def simulate(layers: Sequence[LayerDesc], hardware: HardwareConfig, policy: str 
             )
         )
     return results
+
+
+def layer_totals(layers: LayerArrays, hardware: HardwareArrays, policy: Policy = "time") -> tuple[IntArray, FloatArray]:
+    """Cycles (compute + stalls) and energy of every (layer, config) under the policy's dataflow choice:
+    two arrays of shape ``(L, H)``. ``policy`` must have been checked against the configs."""
+    values = cost_arrays(layers, hardware)
+    choice = _choose(values, policy, hardware)[..., None]
+    cycles = np.take_along_axis(values["compute_cycles"] + values["stall_cycles"], choice, -1)[..., 0]
+    energy = np.take_along_axis(_energy(values), choice, -1)[..., 0]
+    return cycles, energy
 
 
 @dataclass(frozen=True)
@@ -456,12 +476,14 @@ class SweepResult:
 
 
 def sweep(
-    networks: Iterable[Sequence[LayerDesc]], configs: Sequence[HardwareConfig], policy: str = "time"
+    networks: Iterable[Sequence[LayerDesc]],
+    configs: Sequence[HardwareConfig],
+    policy: str = "time",
 ) -> SweepResult:
     """Totals of many networks on many configs in one vectorized evaluation."""
-    chosen_policy = _check_policy(policy)
     if not configs:
         raise ConfigError("sweep needs at least one hardware config")
+    chosen_policy = _check_policy(policy, configs)
     hw = HardwareArrays.from_configs(configs)
     all_layers: list[LayerDesc] = []
     owner: list[int] = []
@@ -469,10 +491,7 @@ def sweep(
         all_layers.extend(layers)
         owner.extend([index] * len(layers))
     arrays = LayerArrays.from_layers(all_layers)
-    values = cost_arrays(arrays, hw)
-    choice = _choose(values, chosen_policy, hw.clock_hz)[..., None]
-    cycles = np.take_along_axis(values["compute_cycles"] + values["stall_cycles"], choice, -1)[..., 0]
-    energy = np.take_along_axis(_energy(values), choice, -1)[..., 0]
+    cycles, energy = layer_totals(arrays, hw, chosen_policy)
     owners = np.array(owner)
     count = int(owners.max()) + 1
     if float(np.max(cycles, initial=0)) * len(owner) >= 2**63:
@@ -480,7 +499,8 @@ def sweep(
     totals_cycles = np.zeros((count, len(configs)), dtype=np.int64)
     totals_energy = np.zeros((count, len(configs)), dtype=np.float64)
     totals_macs = np.zeros((count, len(configs)), dtype=np.int64)
+    macs = arrays.groups * arrays.n * arrays.k * arrays.m
     np.add.at(totals_cycles, owners, cycles)
     np.add.at(totals_energy, owners, energy)
-    np.add.at(totals_macs, owners, values["macs"][..., 0])
+    np.add.at(totals_macs, owners, np.broadcast_to(macs[:, None], cycles.shape))
     return SweepResult(cycles=totals_cycles, energy=totals_energy, macs=totals_macs, pes=hw.rows * hw.cols)

@@ -11,7 +11,6 @@ Configs are frozen dataclasses loaded from YAML; every field is validated with a
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Literal, get_args
 
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import parse_yaml, read_yaml
+from squeezenext.typedconfig import check_fields, from_mapping
 
 Dataflow = Literal["ws", "os", "is"]
 DATAFLOWS: tuple[Dataflow, ...] = get_args(Dataflow)
@@ -54,12 +54,10 @@ class EnergyCosts:
     unit: EnergyUnit = "normalized"
 
     def __post_init__(self) -> None:
+        check_fields(self, ConfigError)
         for name in ("mac", "rf", "array", "gb", "dram"):
-            value = getattr(self, name)
-            if not _is_number(value) or value < 0:
-                raise ConfigError(f"energy.{name} must be a finite number >= 0, got {value!r}")
-        if self.unit not in ENERGY_UNITS:
-            raise ConfigError(f"energy.unit must be one of {', '.join(ENERGY_UNITS)}, got {self.unit!r}")
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -82,6 +80,8 @@ class HardwareConfig:
         gb_split: fractions of the global buffer for (inputs, weights, outputs); they sum to 1.
         dram_bandwidth: DRAM bandwidth in bytes per cycle.
         energy: energy per access per level.
+        dataflows: the dataflows the array supports; each layer runs in the best of them (the Squeezelerator,
+            Kwon et al. arXiv 1804.10642, supports weight- and output-stationary: ``[ws, os]``).
     """
 
     name: str = "custom"
@@ -96,12 +96,17 @@ class HardwareConfig:
     gb_split: tuple[float, float, float] = (0.4, 0.4, 0.2)
     dram_bandwidth: float = 16.0
     energy: EnergyCosts = field(default_factory=EnergyCosts)
+    dataflows: tuple[Dataflow, ...] = DATAFLOWS
 
     def __post_init__(self) -> None:
+        check_fields(self, ConfigError)
+        if not self.dataflows or len(set(self.dataflows)) != len(self.dataflows):
+            raise ConfigError(
+                f"dataflows must list one or more of {', '.join(DATAFLOWS)} once each, got {self.dataflows}"
+            )
         for name in ("rows", "cols", "word_bits", "rf_bytes"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
         for name in ("rows", "cols"):
             if getattr(self, name) > MAX_ARRAY_SIDE:
                 raise ConfigError(
@@ -109,24 +114,16 @@ class HardwareConfig:
                     "(which keeps its 64-bit counts exact)"
                 )
         for name in ("clock_mhz", "gb_kib", "dram_bandwidth"):
-            value = getattr(self, name)
-            if not _is_number(value) or value <= 0:
-                raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
-        if self.timing not in TIMINGS:
-            raise ConfigError(f"timing must be one of {', '.join(TIMINGS)}, got {self.timing!r}")
-        if self.mapping not in MAPPINGS:
-            raise ConfigError(f"mapping must be one of {', '.join(MAPPINGS)}, got {self.mapping!r}")
-        split = self.gb_split
-        if len(split) != 3 or any(not _is_number(v) or v < 0 for v in split) or abs(sum(split) - 1.0) > 1e-6:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be a finite number > 0, got {getattr(self, name)!r}")
+        if any(v < 0 for v in self.gb_split) or abs(sum(self.gb_split) - 1.0) > 1e-6:
             raise ConfigError(
-                f"gb_split must be three fractions >= 0 (inputs, weights, outputs) summing to 1, got {split!r}"
+                f"gb_split must be three fractions >= 0 (inputs, weights, outputs) summing to 1, got {self.gb_split!r}"
             )
         if self.rf_bytes * 8 < self.word_bits:
             raise ConfigError(
                 f"rf_bytes={self.rf_bytes} cannot hold one {self.word_bits}-bit word of the stationary operand"
             )
-        if not isinstance(self.energy, EnergyCosts):
-            raise ConfigError("energy must be an EnergyCosts (in YAML: a mapping of mac/rf/array/gb/dram/unit)")
 
     @property
     def pes(self) -> int:
@@ -151,44 +148,13 @@ class HardwareConfig:
         """Plain mapping (the YAML form)."""
         data = dataclasses.asdict(self)
         data["gb_split"] = list(self.gb_split)
+        data["dataflows"] = list(self.dataflows)
         return data
-
-
-_FIELDS = {f.name for f in dataclasses.fields(HardwareConfig)}
-_ENERGY_FIELDS = {f.name for f in dataclasses.fields(EnergyCosts)}
 
 
 def hardware_from_dict(data: Any, source: str = "config") -> HardwareConfig:
     """Build a config from a mapping; unknown keys and wrong types raise :class:`ConfigError`."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping of hardware fields, got {type(data).__name__}")
-    unknown = sorted(set(data) - _FIELDS)
-    if unknown:
-        raise ConfigError(f"{source}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_FIELDS))}")
-    missing = [name for name in REQUIRED_FIELDS if name not in data]
-    if missing:
-        raise ConfigError(
-            f"{source}: missing field(s) {', '.join(missing)}; a hardware file must give {', '.join(REQUIRED_FIELDS)}"
-        )
-    values = dict(data)
-    if "energy" in values:
-        energy = values["energy"]
-        if not isinstance(energy, dict):
-            raise ConfigError(f"{source}: energy must be a mapping of {', '.join(sorted(_ENERGY_FIELDS))}")
-        bad = sorted(set(energy) - _ENERGY_FIELDS)
-        if bad:
-            raise ConfigError(
-                f"{source}: unknown energy field(s) {', '.join(bad)}; valid: {', '.join(sorted(_ENERGY_FIELDS))}"
-            )
-        values["energy"] = EnergyCosts(**energy)
-    if "gb_split" in values:
-        if not isinstance(values["gb_split"], list | tuple):
-            raise ConfigError(f"{source}: gb_split must be a list of three fractions")
-        values["gb_split"] = tuple(values["gb_split"])
-    try:
-        return HardwareConfig(**values)
-    except ConfigError as error:
-        raise ConfigError(f"{source}: {error}") from None
+    return from_mapping(HardwareConfig, data, source, ConfigError, required=REQUIRED_FIELDS)
 
 
 def load_hardware(path: str | Path) -> HardwareConfig:
@@ -220,8 +186,3 @@ def resolve_hardware(spec: str) -> HardwareConfig:
     if spec.endswith((".yaml", ".yml")) or Path(spec).is_file():
         return load_hardware(spec)
     return preset(spec)
-
-
-def _is_number(value: object) -> bool:
-    """A finite int or float that is not a bool."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

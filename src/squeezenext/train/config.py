@@ -7,7 +7,6 @@ resolved configuration is saved beside every run (``config.yaml``).
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -15,9 +14,11 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
+from squeezenext import typedconfig
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_write_text, read_yaml
 from squeezenext.plan import Flavor, StemKind
+from squeezenext.typedconfig import check_fields
 
 TransformKind = Literal["small", "paper", "imagenet"]
 TRANSFORMS: tuple[str, ...] = get_args(TransformKind)
@@ -163,24 +164,7 @@ def field_help() -> list[tuple[str, str, object, str]]:
 
 def validate(config: TrainConfig) -> None:
     """Check types, choices and ranges of every field."""
-    hints = get_type_hints(TrainConfig)
-    for item in fields(TrainConfig):
-        value = getattr(config, item.name)
-        expected = hints[item.name]
-        choices = get_args(expected) if get_origin(expected) is Literal else None
-        if choices is not None:
-            if value not in choices:
-                raise TrainConfigError(f"{item.name} must be one of {', '.join(map(str, choices))}, got {value!r}")
-        elif expected is bool and not isinstance(value, bool):
-            raise TrainConfigError(f"{item.name} must be true or false, got {value!r}")
-        elif expected is int and (not isinstance(value, int) or isinstance(value, bool)):
-            raise TrainConfigError(f"{item.name} must be an integer, got {value!r}")
-        elif expected is float and (
-            not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
-        ):
-            raise TrainConfigError(f"{item.name} must be a finite number, got {value!r}")
-        elif expected is str and not isinstance(value, str):
-            raise TrainConfigError(f"{item.name} must be a string, got {value!r}")
+    check_fields(config, TrainConfigError)
     for name in _POSITIVE:
         if getattr(config, name) < 1:
             raise TrainConfigError(f"{name} must be >= 1, got {getattr(config, name)}")
@@ -227,13 +211,7 @@ def _unknown(keys: list[str]) -> TrainConfigError:
 
 def from_mapping(data: dict[str, Any], source: str = "config") -> TrainConfig:
     """Build a config from a mapping (a YAML document); unknown keys are errors."""
-    unknown = sorted(set(data) - set(field_names()))
-    if unknown:
-        raise TrainConfigError(f"{source}: {_unknown(unknown)}")
-    try:
-        return TrainConfig(**data)
-    except TrainConfigError as error:
-        raise TrainConfigError(f"{source}: {error}") from None
+    return typedconfig.from_mapping(TrainConfig, data, source, TrainConfigError)
 
 
 def load_config(path: str | Path | None, overrides: dict[str, str] | None = None) -> TrainConfig:
