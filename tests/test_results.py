@@ -5,6 +5,7 @@ docs/results/main_job.json comes from `python benchmarks/main_job.py`, docs/resu
 from `python benchmarks/fashion_mnist_table.py --epochs 1`; rerun them to refresh both files and the README.
 """
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -48,3 +49,44 @@ def test_readme_quotes_the_committed_fashion_mnist_table() -> None:
     ours, alexnet = by_model["sqnxt23_w1"], by_model["torchvision:alexnet"]
     assert ours["top1"] > alexnet["top1"] and ours["params"] * 50 < alexnet["params"], "the paper's claim, here"
     assert table["machine"]["cpu"] in README
+
+
+def test_readme_quotes_the_committed_search_results() -> None:
+    """docs/results/search.json comes from `python benchmarks/search_report.py`; its cost-model numbers are
+    deterministic, so they are recomputed here, and the README quotes them."""
+    loader = importlib.util.spec_from_file_location("search_report", ROOT / "benchmarks" / "search_report.py")
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    results = _load("search.json")
+    question = results["papers_question"]
+    _, fresh = module.papers_question()
+    assert question["evaluated"] == fresh.evaluated and question["feasible"] == fresh.feasible
+    assert [p["time_ms"] for p in question["front"]] == [c.metrics["time_ms"] for c in fresh.front]
+    text = " ".join(README.split())
+    best_time = min(p["time_vs_v5"] for p in question["front"])
+    best_energy = min(p["energy_vs_v5"] for p in question["front"])
+    assert f"{question['evaluated']:,} designs were evaluated exhaustively" in text
+    assert f"best {best_time:.3f}x its time, best {best_energy:.3f}x its energy" in text
+    assert all(p["time_vs_v5"] < 1 and p["energy_vs_v5"] < 1 for p in question["front"])
+    codesign = {c["network"]: c for c in results["codesign"]}
+    assert f"{codesign['1.0-SqNxt-23v5']['speedup']:.2f}x for 1.0-SqNxt-23v5" in text
+    assert f"{results['speed']['candidates_per_s']:,.0f} (network, accelerator) candidates per second" in text
+    assert results["speed"]["candidates_per_s"] >= 10_000, "the issue's speed target"
+    assert (
+        f"{results['speed']['candidates_per_s']:,.0f} candidates per second"
+        in (ROOT / "docs" / "search.md").read_text()
+    )
+
+
+def test_training_docs_quote_the_committed_gpu_throughput() -> None:
+    """docs/training.md's GPU table is docs/results/gpu_train_speed.json (python benchmarks/gpu_train_speed.py)."""
+    results = _load("gpu_train_speed.json")
+    docs = (ROOT / "docs" / "training.md").read_text()
+    assert results["machine"]["gpu"] in docs and results["machine"]["torch"] in docs
+    for row in results["results"]:
+        speed = f"{row['images_per_s']:.0f} | {row['vs_pytorchcv']:.2f} |"
+        line = f"| {row['network']} | {row['build']} | {row['precision']} | {speed}"
+        assert line in docs
+        if row["build"] == "ours (pytorchcv flavor)":
+            assert 0.9 <= row["vs_pytorchcv"] <= 1.1, "the pytorchcv flavor trains at pytorchcv's speed"

@@ -6,15 +6,19 @@ import argparse
 import math
 
 
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
+def _int_at_least(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    return _int_at_least(text, 1)
 
 
 def positive_float(text: str) -> float:
@@ -42,3 +46,13 @@ def seed_list(text: str) -> list[int]:
     if min(seeds) < 0:
         raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {text}")
     return seeds
+
+
+def positive_float_list(text: str) -> list[float]:
+    """Comma-separated finite numbers > 0 (``0.5,1.0``)."""
+    return [positive_float(part.strip()) for part in text.split(",")]
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0."""
+    return _int_at_least(text, 0)

@@ -1,5 +1,5 @@
 """The ``squeezenext`` command line: models (list, info), the accelerator cost model (simulate, study),
-training (train, eval) and deployment (export, predict, bench)."""
+design search (search), training (train, eval) and deployment (export, predict, bench)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from squeezenext.fileio import describe_os_error
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS, STEM_KINDS
 from squeezenext.registry import get_spec, list_models
+from squeezenext.search.commands import add_search_parser
 from squeezenext.specs import Provenance
 from squeezenext.tables import format_table
 from squeezenext.train.commands import add_train_parsers
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=cmd_info)
     add_simulate_parser(commands)
     add_study_parser(commands)
+    add_search_parser(commands)
     add_train_parsers(commands)
     add_deploy_parsers(commands)
     return parser

@@ -18,9 +18,10 @@ import fcntl
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,43 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             ) from None
         records.append(record)
     return records
+
+
+@contextmanager
+def claimed_folder(
+    out: Path, entries: Sequence[str], *, resume: bool, overwrite: bool, kind: str, resume_hint: str
+) -> Iterator[None]:
+    """Hold ``out`` for one job: writable, locked against a second job, stale temporaries removed.
+
+    A folder that already holds one of ``entries`` (what the job writes) is refused unless the job continues
+    it (``resume``) or replaces it (``overwrite``, which deletes exactly those entries first, under the lock).
+    ``kind`` names the job in messages ("a run"), ``resume_hint`` the option that continues it.
+    """
+    if resume and overwrite:
+        raise OutputError(
+            f"{resume_hint} continues the {kind} in the output folder and --overwrite deletes it; give one"
+        )
+    created = not out.exists()
+    check_writable(out, folder=True)
+    try:
+        with output_lock(out):
+            remove_stale_temporaries(out)
+            existing = [name for name in entries if (out / name).exists()]
+            if existing and not resume:
+                if not overwrite:
+                    listed = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
+                    raise OutputError(
+                        f"{out} already holds {kind} ({listed}); continue it with {resume_hint}, replace it with "
+                        "--overwrite, or choose another --out"
+                    )
+                for name in existing:
+                    entry = out / name
+                    if entry.is_dir():
+                        shutil.rmtree(entry)
+                    else:
+                        entry.unlink()
+            yield
+    except BaseException:
+        if created and not any(entry.is_file() for entry in out.rglob("*")):
+            shutil.rmtree(out, ignore_errors=True)  # a job that failed before writing anything leaves no folder
+        raise

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from squeezenext.errors import ModelError
 from squeezenext.plan import Flavor, NetworkPlan, StemKind, build_plan
+from squeezenext.specfile import is_spec_file, read_spec_file
 from squeezenext.specs import Provenance, SqueezeNextSpec
 
 if TYPE_CHECKING:  # the module (and torch) is imported when a model is built, not with the registry
@@ -123,10 +124,12 @@ def list_models() -> list[str]:
 
 
 def resolve_name(name: str) -> str:
-    """Registry name for a registry name or a paper alias, in any letter case; otherwise a ModelError with the
-    closest names ("did you mean") and the full list."""
+    """Registry name for a registry name or a paper alias, in any letter case (a spec file's path is returned
+    as it is); otherwise a ModelError with the closest names ("did you mean") and the full list."""
     if not isinstance(name, str):
         raise ModelError(f"a model name must be a string, got {name!r}")
+    if is_spec_file(name):
+        return name
     by_folded = {key.casefold(): value for key, value in (*((n, n) for n in _REGISTRY), *_ALIASES.items())}
     if name.casefold() in by_folded:
         return by_folded[name.casefold()]
@@ -140,7 +143,9 @@ def resolve_name(name: str) -> str:
 
 
 def get_spec(name: str) -> SqueezeNextSpec:
-    """The spec registered under ``name`` (or its paper alias)."""
+    """The spec registered under ``name`` (or its paper alias), or the spec in a spec file (``*.yaml``)."""
+    if isinstance(name, str) and is_spec_file(name):
+        return read_spec_file(name)
     return _REGISTRY[resolve_name(name)]
 
 
@@ -166,7 +171,8 @@ def create_model(name: str, *, num_classes: int = 1000, flavor: Flavor = "offici
     """Build a registered SqueezeNext variant.
 
     Args:
-        name: a registry name (``list_models()``) or a paper name (``"1.0-SqNxt-23"``).
+        name: a registry name (``list_models()``), a paper name (``"1.0-SqNxt-23"``) or a spec file
+            (``*.yaml``, :mod:`squeezenext.specfile`).
         num_classes: classifier outputs.
         flavor: ``"official"`` (Caffe release, default) or ``"pytorchcv"`` (loads pytorchcv checkpoints).
         **options: ``in_channels`` (default 3) and ``stem`` (``"standard"`` or ``"small"`` for 28-64 px).

@@ -1,0 +1,1 @@
+"""Hardware-aware design search and accelerator co-design (docs/search.md)."""

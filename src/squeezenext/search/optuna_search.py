@@ -1,0 +1,256 @@
+"""The Optuna path of the search: one candidate per trial, every finished trial kept in an Optuna storage.
+
+NSGA-II (``nsga2``) or TPE (``tpe``) samplers, both multi-objective and constraint-aware (each constraint's
+relative violation is set with ``Trial.set_constraint``; 0 means it holds). The storage (SQLite by default,
+any Optuna RDB URL such as PostgreSQL) holds the study ``squeezenext-search`` with the search's definition;
+continuing it with another definition is refused. ``trials`` is the study's total of finished trials: a
+resumed search or a second worker runs only what is missing. A trial that was running when its worker was
+killed stays ``RUNNING`` in the storage: it is not a finished trial and is never counted or repeated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from squeezenext.accel.cost import HardwareArrays
+from squeezenext.accel.hardware import HardwareConfig
+from squeezenext.accel.topology import load_network
+from squeezenext.search.evaluate import SegmentCosts, distribution_metrics, evaluate_fixed_network, segment_costs
+from squeezenext.search.objectives import MAXIMIZED, METRICS, OBJECTIVES
+from squeezenext.search.run import STUDY_NAME, Candidate, SearchRequest, SearchResult, select_front
+from squeezenext.search.space import SearchError, Template
+from squeezenext.specs import SqueezeNextSpec
+
+OPEN_ATTEMPTS = 5
+"""Workers that start together on a new storage race to create its tables; the losers open it again."""
+SCHEMA_RACES = ("already exists", "UNIQUE constraint failed", "duplicate key")
+"""What a database says when two workers create the same tables at once."""
+SQLITE_TIMEOUT_S = 60
+"""How long a SQLite writer waits for another worker's write lock (SQLite's default is 5 s)."""
+RECHECK_EVERY = 10
+"""Trials between two reads of the storage's finished-trial count (other workers add to it)."""
+
+
+def _definition(request: SearchRequest) -> str:
+    """The parts of a request that define the study (a resumed or shared study must match them)."""
+    return json.dumps(
+        {
+            "base": request.base,
+            "space": request.space,
+            "hardware": request.hardware,
+            "network_space": repr(request.network_space),
+            "hardware_space": repr(request.hardware_space),
+            "objectives": list(request.objectives),
+            "constraints": [str(c) for c in request.constraints],
+            "input_size": request.input_size,
+        },
+        sort_keys=True,
+    )
+
+
+def _choices(request: SearchRequest, spec: SqueezeNextSpec | None, base: HardwareConfig) -> dict[str, list[Any]]:
+    """Every categorical parameter with more than one value (plus the blocks, handled apart)."""
+    choices: dict[str, list[Any]] = {}
+    if request.space != "hardware":
+        space = request.network_space
+        if space.total_blocks:
+            choices["blocks"] = ["-".join(map(str, row)) for row in space.distributions()]
+        for name, values in (
+            ("width", space.widths),
+            ("stem_kernel", space.stem_kernels),
+            ("groups", space.groups),
+            ("v5_wiring", space.v5_wirings),
+            ("head_channels", space.head_channels),
+            ("input_size", space.input_sizes),
+        ):
+            choices[name] = list(values)
+    if request.space != "network":
+        hw = request.hardware_space
+        choices["array"] = [f"{r}x{c}" for r, c in hw.shapes()]
+        choices["gb_kib"] = list(hw.gb_kib)
+        choices["gb_split"] = ["/".join(f"{v:g}" for v in split) for split in hw.split_choices(base)]
+        choices["dram_bandwidth"] = list(hw.dram_bandwidths)
+        choices["dataflows"] = ["+".join(d) for d in hw.dataflow_sets]
+    return choices
+
+
+class _Evaluator:
+    """Metrics of one candidate at a time, with segment costs cached per (template, accelerator)."""
+
+    def __init__(self, request: SearchRequest, spec: SqueezeNextSpec | None, base: HardwareConfig) -> None:
+        self.request, self.spec, self.base = request, spec, base
+        self.segments: dict[tuple[Template, HardwareConfig], SegmentCosts] = {}
+        self.workload = None if spec is not None else load_network(request.base, input_size=request.input_size)
+
+    def hardware(self, params: dict[str, Any]) -> HardwareConfig:
+        if self.request.space == "network":
+            return self.base
+        rows, cols = (int(v) for v in params["array"].split("x"))
+        split = tuple(float(v) for v in params["gb_split"].split("/"))
+        dataflows = tuple(params["dataflows"].split("+"))
+        return self.base.replace(
+            name=f"{params['array']} {params['gb_kib']:g}KiB {params['gb_split']} {params['dram_bandwidth']:g}B/c "
+            f"{params['dataflows']}",
+            rows=rows, cols=cols, gb_kib=float(params["gb_kib"]), gb_split=split,
+            dram_bandwidth=float(params["dram_bandwidth"]), dataflows=dataflows,
+        )  # fmt: skip
+
+    def network(self, params: dict[str, Any]) -> tuple[Template, tuple[int, int, int, int]] | None:
+        if self.spec is None:
+            return None
+        if self.request.space == "hardware":
+            return Template.of(self.spec, self.request.input_size), self.spec.blocks
+        template = Template(
+            float(params["width"]), params["stem_kernel"], params["groups"], params["v5_wiring"],
+            params["head_channels"], params["input_size"], self.request.network_space.stem_channels,
+        )  # fmt: skip
+        if "blocks" in params:
+            blocks = tuple(int(b) for b in params["blocks"].split("-"))
+        else:
+            blocks = tuple(int(params[f"blocks_{s + 1}"]) for s in range(4))
+        return template, blocks  # type: ignore[return-value]
+
+    def candidate(self, params: dict[str, Any]) -> Candidate:
+        hardware = self.hardware(params)
+        network = self.network(params)
+        if network is None:
+            assert self.workload is not None
+            values = evaluate_fixed_network(self.workload.layers, self.workload.params, [hardware])
+            return Candidate(hardware, {key: float(values[key][0]) for key in METRICS})
+        template, blocks = network
+        key = (template, hardware)
+        arrays = HardwareArrays.from_configs([hardware])
+        if key not in self.segments:
+            self.segments[key] = segment_costs(template, arrays, "time")
+        values = distribution_metrics(self.segments[key], np.array([blocks]), arrays, template.width)
+        return Candidate(hardware, {k: float(values[k][0, 0]) for k in METRICS}, template, blocks)
+
+
+def _suggest(trial: Any, request: SearchRequest, choices: dict[str, list[Any]]) -> dict[str, Any]:
+    params = {name: trial.suggest_categorical(name, values) for name, values in choices.items()}
+    if request.space != "hardware" and not request.network_space.total_blocks:
+        space = request.network_space
+        for s in range(4):
+            params[f"blocks_{s + 1}"] = trial.suggest_int(f"blocks_{s + 1}", space.min_blocks, space.max_blocks)
+    return params
+
+
+def _storage(url: str | None) -> Any:
+    """An Optuna storage for a URL (None: in memory); SQLite gets a longer lock timeout for several workers."""
+    import optuna
+
+    if url is None or not url.startswith("sqlite:"):
+        return url
+    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}})
+
+
+@contextlib.contextmanager
+def _creation_lock(url: str | None) -> Iterator[None]:
+    """Workers on one machine create a SQLite storage one at a time (a lock file beside the database)."""
+    if url is None or not url.startswith("sqlite:///"):
+        yield
+        return
+    lock = Path(url.removeprefix("sqlite:///") + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _open_study(request: SearchRequest, sampler_name: str) -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    directions: list[Literal["minimize", "maximize"]] = [
+        "maximize" if o in MAXIMIZED else "minimize" for o in request.objectives
+    ]
+    sampler: Any
+    if sampler_name == "nsga2":
+        sampler = optuna.samplers.NSGAIISampler(seed=request.seed)
+    else:
+        sampler = optuna.samplers.TPESampler(seed=request.seed, multivariate=True)
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            with _creation_lock(request.storage):
+                study = optuna.create_study(
+                    storage=_storage(request.storage), study_name=STUDY_NAME, directions=directions,
+                    sampler=sampler, load_if_exists=request.resume,
+                )  # fmt: skip
+            break
+        except optuna.exceptions.DuplicatedStudyError:
+            raise SearchError(
+                f"the storage already holds a search ({STUDY_NAME}); continue it with --resume (every worker of a "
+                "shared storage passes --resume), or use --overwrite / another --out or --storage"
+            ) from None
+        except Exception as error:  # SQLAlchemy's connection errors, bad URLs, missing drivers
+            detail = " ".join(str(error).split())[:300]
+            if any(race in detail for race in SCHEMA_RACES) and attempt + 1 < OPEN_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1))  # another worker is creating the same tables: open it again
+                continue
+            raise SearchError(f"cannot open the Optuna storage {request.storage!r}: {detail}") from None
+    definition = _definition(request)
+    stored = study.user_attrs.get("definition")
+    if stored is None:
+        study.set_user_attr("definition", definition)
+    elif stored != definition:
+        raise SearchError(
+            "the storage holds a search with another definition (space, objectives, constraints, base or hardware); "
+            "resume it with the same options, or use another --out or --storage"
+        )
+    return study
+
+
+def optuna_search(
+    request: SearchRequest,
+    spec: SqueezeNextSpec | None,
+    base: HardwareConfig,
+    sampler_name: str,
+    progress: Callable[[int, int], None] | None,
+) -> SearchResult:
+    """Run (or continue) the Optuna study until it holds ``request.trials`` finished trials; return its front."""
+    from optuna.trial import TrialState
+
+    study = _open_study(request, sampler_name)
+    choices = _choices(request, spec, base)
+    evaluator = _Evaluator(request, spec, base)
+
+    def finished() -> int:
+        return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+    done = finished()
+    since_check = 0
+    while done < request.trials:
+        trial = study.ask()
+        params = _suggest(trial, request, choices)
+        design = evaluator.candidate(params)
+        violations = [float(c.violation(np.array([design.metrics[c.key]]))[0]) for c in request.constraints]
+        for constraint, violation in zip(request.constraints, violations, strict=True):
+            trial.set_constraint(str(constraint), violation if math.isfinite(violation) else 1e300)
+        trial.set_user_attr("metrics", design.metrics)
+        study.tell(trial, [design.metrics[OBJECTIVES[o]] for o in request.objectives])
+        done += 1
+        since_check += 1
+        if since_check >= RECHECK_EVERY:
+            done, since_check = finished(), 0
+        if progress:
+            progress(min(done, request.trials), request.trials)
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    metrics = {key: np.array([t.user_attrs["metrics"][key] for t in trials], dtype=np.float64) for key in METRICS}
+    result = select_front(request, metrics, lambda i: evaluator.candidate(trials[i].params), None)
+    history = [dict(t.user_attrs["metrics"]) for t in sorted(trials, key=lambda t: t.number)]
+    return SearchResult(
+        request=request, front=result.front, evaluated=len(trials), feasible=result.feasible, references={},
+        sampler=sampler_name, cloud=result.cloud, history=history,
+    )  # fmt: skip
