@@ -2,11 +2,9 @@
 
     python benchmarks/fashion_mnist_table.py [--epochs 3] [--out runs/fmnist_table] [--json FILE]
 
-Every model is trained from scratch with configs/fashion_mnist.yaml's recipe, changed the same way for
-all: batch 128 without label smoothing, the paper's base learning rate (0.4 at batch 1024, so 0.05 at batch
-128: the main job's rate makes the BatchNorm-free SqueezeNet 1.1 and AlexNet diverge), images resized to
-64x64 and the grey channel repeated three times, so that torchvision's SqueezeNet 1.1 and AlexNet run
-unmodified (AlexNet needs at least 63 px); the SqueezeNexts use their standard stems. One extra row, labelled
+Every model is trained from scratch with the short recipe of :mod:`squeezenext.train.recipes` (the main job's,
+at 64x64 with the grey channel repeated, standard stems, batch 128, the paper's base learning rate). One extra
+row, labelled
 as such, gives SqueezeNet 1.1 its own lower learning rate, since it does not learn at the shared one.
 Writes a Markdown table and JSON (default docs/results/fashion_mnist_table.json, which the README's table is
 checked against, with the machine it ran on) and tests the
@@ -17,7 +15,6 @@ a subset and keeps the other rows of an existing JSON file of the same epochs.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -27,8 +24,8 @@ from squeezenext.argtypes import positive_float, positive_int
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.tables import markdown_table
-from squeezenext.train.config import load_config
 from squeezenext.train.engine import Trainer
+from squeezenext.train.recipes import PAPER_BASE_LR, SHORT_INPUT_SIZE, short_fashion_mnist
 from squeezenext.train.rundir import claimed_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,21 +40,18 @@ MODELS: tuple[tuple[str, str, float | None], ...] = (
     ("SqueezeNet 1.1, own LR (0.01 at batch 128)", "torchvision:squeezenet1_1", SQUEEZENET_OWN_LR),
     ("AlexNet", "torchvision:alexnet", None),
 )
-INPUT_SIZE = 64
-TABLE_BATCH = 128
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=positive_int, default=1)
-    parser.add_argument("--base-lr", type=positive_float, default=0.4, help="at batch 1024 (the paper's)")
+    parser.add_argument("--base-lr", type=positive_float, default=PAPER_BASE_LR, help="at batch 1024 (the paper's)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "fmnist_table")
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "fashion_mnist_table.json")
     parser.add_argument("--models", nargs="*", help="subset of the registry names above")
     args = parser.parse_args()
     check_writable(args.json)
 
-    base = load_config(ROOT / "configs" / "fashion_mnist.yaml")
     kept: dict[str, dict[str, Any]] = {}
     if args.models and args.json.exists():
         previous = json.loads(args.json.read_text())
@@ -70,20 +64,8 @@ def main() -> None:
                 results.append(kept[label])
             continue
         base_lr = own_lr or args.base_lr
-        config = dataclasses.replace(
-            base,
-            model=model,
-            stem="standard",
-            input_size=INPUT_SIZE,
-            grey="repeat",
-            epochs=args.epochs,
-            batch_size=TABLE_BATCH,
-            label_smoothing=0.0,
-            base_lr=base_lr,
-            warmup_start_lr=base_lr / 4,
-            out=str(args.out / (model.replace(":", "_") + ("_own_lr" if own_lr else ""))),
-            progress=False,
-        )
+        out = args.out / (model.replace(":", "_") + ("_own_lr" if own_lr else ""))
+        config = short_fashion_mnist(model, out=out, epochs=args.epochs, base_lr=base_lr)
         started = time.perf_counter()
         with claimed_run_folder(Path(config.out), resume=None, overwrite=True):
             outcome = Trainer(config).fit()
@@ -110,7 +92,7 @@ def main() -> None:
         "command": f"python benchmarks/fashion_mnist_table.py --epochs {args.epochs}",
         "machine": machine_summary(),
         "epochs": args.epochs,
-        "input_size": INPUT_SIZE,
+        "input_size": SHORT_INPUT_SIZE,
         "recipe": "configs/fashion_mnist.yaml",
         "results": results,
     }

@@ -90,3 +90,16 @@ def test_training_docs_quote_the_committed_gpu_throughput() -> None:
         assert line in docs
         if row["build"] == "ours (pytorchcv flavor)":
             assert 0.9 <= row["vs_pytorchcv"] <= 1.1, "the pytorchcv flavor trains at pytorchcv's speed"
+
+
+def test_readme_quotes_the_committed_search_accuracy() -> None:
+    """docs/results/search_accuracy.json (python benchmarks/search_accuracy.py) trains the committed front specs."""
+    accuracy = _load("search_accuracy.json")
+    reference, *designs = accuracy["results"]
+    assert reference["network"] == "sqnxt23v5_w1"
+    committed = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs" / "search" / "specs").glob("*.yaml"))
+    assert [d["network"] for d in designs] == committed, "the accuracy was measured on another front: rerun it"
+    means = ", ".join(f"{d['mean_top1']:.2f}%" for d in designs)
+    quoted = f"top-1 over {len(accuracy['seeds'])} seeds is {means} against v5's {reference['mean_top1']:.2f}%"
+    assert quoted in " ".join(README.split())
+    assert all(d["mean_top1"] >= reference["mean_top1"] - 0.5 for d in designs), "the docs say no loss beyond 0.5"

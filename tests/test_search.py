@@ -242,6 +242,7 @@ def test_workers_sharing_one_storage_produce_the_union_of_their_trials(tmp_path:
             r"cannot open the Optuna storage",
         ),
         (["--resume"], r"--storage and --resume need an Optuna sampler"),
+        (["--objective", "latency"], r"latency_ms is measured per design .* use --sampler nsga2"),
         (["--base", "torchvision:alexnet"], r"--space network needs a SqueezeNext base"),
         (
             ["--space", "hardware", "--base", "torchvision:alexnet", "--constraint", "blocks<=3"],
@@ -290,3 +291,16 @@ def test_distributions_respect_the_bounds() -> None:
     assert [tuple(r) for r in rows] == expected
     with pytest.raises(SearchError, match="stem_kernels is empty"):
         NetworkSpace(stem_kernels=())
+
+
+def test_latency_objective_measures_designs_and_references(tmp_path: Path) -> None:
+    """CPU latency (onnxruntime fp32, batch 1) is measured per design and for v1..v5 in the same run."""
+    out = tmp_path / "latency"
+    argv = ["search", "--out", str(out), "--sampler", "nsga2", "--trials", "2", "--objective", "latency,params",
+            "--total-blocks", "4", "--max-blocks", "1", "--stem-kernels", "3", "--wiring", "standard",
+            "--input-sizes", "64"]  # fmt: skip
+    assert main(argv) == 0
+    written = json.loads((out / "front.json").read_text())
+    assert written["points"] and all(point["latency_ms"] > 0 for point in written["points"])
+    assert all(reference["latency_ms"] > 0 for reference in written["references"].values())
+    assert "latency_ms" in (out / "front.csv").read_text().splitlines()[0]

@@ -104,21 +104,23 @@ def _timed(run: Callable[[], object], case: Case) -> list[float]:
     return times
 
 
-def export_for_bench(model: str, input_size: int, work: Path) -> dict[str, str]:
-    """fp32 and int8 ONNX files of ``model`` (dynamic batch), made once per run in the parent process."""
+def export_for_bench(model: str, input_size: int, work: Path, *, int8: bool = True) -> dict[str, str]:
+    """fp32 (and, with ``int8``, int8) ONNX files of ``model`` (dynamic batch), made once per run in the parent
+    process."""
     from squeezenext.deploy.export import LoadedModel, export_onnx, int8_path
     from squeezenext.deploy.quantize import quantize_int8
     from squeezenext.train.data import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 
     preprocessing = Preprocessing("imagenet", input_size, 3, IMAGENET_MEAN, IMAGENET_STD, True)
     loaded = LoadedModel(model, build_module(model), [str(i) for i in range(1000)], preprocessing, None)
-    stem = work / model.replace(":", "_")
-    fp32 = stem.with_suffix(".onnx")
-    int8 = int8_path(fp32)
+    fp32 = work / (Path(model.replace(":", "_")).name + ".onnx")
     export_onnx(loaded, fp32, batch=None)
+    if not int8:
+        return {"onnxruntime": str(fp32)}
+    quantized = int8_path(fp32)
     calibration = np.random.default_rng(0).standard_normal((64, 3, input_size, input_size)).astype(np.float32)
-    quantize_int8(fp32, int8, calibration)
-    return {"onnxruntime": str(fp32), "onnxruntime-int8": str(int8)}
+    quantize_int8(fp32, quantized, calibration)
+    return {"onnxruntime": str(fp32), "onnxruntime-int8": str(quantized)}
 
 
 def _onnx_runner(case: Case) -> Callable[[np.ndarray], object]:

@@ -23,14 +23,17 @@ OBJECTIVES = {
     "utilization": "utilization",
     "params": "params",
     "macs": "macs",
+    "latency": "latency_ms",
 }
 """Objective names accepted by ``--objective`` and the metric each one reads."""
+MEASURED = frozenset({"latency_ms"})
+"""Metrics measured per design (not by the cost model): Optuna samplers only."""
 MAXIMIZED = frozenset({"utilization"})
 METRICS = ("time_ms", "energy", "edp", "utilization", "params", "macs", "blocks", "width")
 """Every metric of a candidate: simulated time (ms, compute + stalls), energy (the hardware's unit), energy x
 time (unit x ms), utilization (MACs / (PEs x cycles)), parameters (paper convention), MACs, total blocks,
 width multiplier."""
-CONSTRAINT_KEYS = {**OBJECTIVES, "time_ms": "time_ms", "blocks": "blocks", "width": "width"}
+CONSTRAINT_KEYS = {**OBJECTIVES, "time_ms": "time_ms", "latency_ms": "latency_ms", "blocks": "blocks", "width": "width"}
 """Keys a constraint may name: every objective (and ``time_ms``), ``blocks`` and ``width``."""
 _CONSTRAINT = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|==|<|>)\s*(\S+)\s*$")
 _TOLERANCE = 1e-9

@@ -11,6 +11,7 @@ killed stays ``RUNNING`` in the storage: it is not a finished trial and is never
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import math
@@ -25,6 +26,7 @@ from squeezenext.accel.cost import HardwareArrays
 from squeezenext.accel.hardware import HardwareConfig
 from squeezenext.accel.topology import load_network
 from squeezenext.search.evaluate import SegmentCosts, distribution_metrics, evaluate_fixed_network, segment_costs
+from squeezenext.search.latency import onnx_latency_ms
 from squeezenext.search.objectives import MAXIMIZED, METRICS, OBJECTIVES
 from squeezenext.search.run import STUDY_NAME, Candidate, SearchRequest, SearchResult, select_front
 from squeezenext.search.space import SearchError, Template
@@ -89,6 +91,7 @@ class _Evaluator:
     def __init__(self, request: SearchRequest, spec: SqueezeNextSpec | None, base: HardwareConfig) -> None:
         self.request, self.spec, self.base = request, spec, base
         self.segments: dict[tuple[Template, HardwareConfig], SegmentCosts] = {}
+        self.latency: dict[object, float] = {}
         self.workload = None if spec is not None else load_network(request.base, input_size=request.input_size)
 
     def hardware(self, params: dict[str, Any]) -> HardwareConfig:
@@ -119,20 +122,44 @@ class _Evaluator:
             blocks = tuple(int(params[f"blocks_{s + 1}"]) for s in range(4))
         return template, blocks  # type: ignore[return-value]
 
+    def structure(self, params: dict[str, Any]) -> Candidate:
+        """The design of a trial's parameters, without metrics."""
+        network = self.network(params)
+        template, blocks = network if network is not None else (None, None)
+        return Candidate(self.hardware(params), {}, template, blocks)
+
     def candidate(self, params: dict[str, Any]) -> Candidate:
         hardware = self.hardware(params)
         network = self.network(params)
         if network is None:
             assert self.workload is not None
             values = evaluate_fixed_network(self.workload.layers, self.workload.params, [hardware])
-            return Candidate(hardware, {key: float(values[key][0]) for key in METRICS})
+            return self._measured(Candidate(hardware, {key: float(values[key][0]) for key in METRICS}))
         template, blocks = network
         key = (template, hardware)
         arrays = HardwareArrays.from_configs([hardware])
         if key not in self.segments:
             self.segments[key] = segment_costs(template, arrays, "time")
         values = distribution_metrics(self.segments[key], np.array([blocks]), arrays, template.width)
-        return Candidate(hardware, {k: float(values[k][0, 0]) for k in METRICS}, template, blocks)
+        return self._measured(Candidate(hardware, {k: float(values[k][0, 0]) for k in METRICS}, template, blocks))
+
+    def _measured(self, candidate: Candidate) -> Candidate:
+        """The candidate with its measured metrics (CPU latency), when the search needs them; one measurement per
+        network (the accelerator does not change it)."""
+        if "latency_ms" not in self.request.measured_metrics():
+            return candidate
+        spec = candidate.spec("candidate")
+        key = (spec.blocks, candidate.template) if spec is not None else None
+        if key not in self.latency:
+            network = spec if spec is not None else self.request.base
+            self.latency[key] = onnx_latency_ms(network, self.request.input_size)
+        return dataclasses.replace(candidate, metrics={**candidate.metrics, "latency_ms": self.latency[key]})
+
+
+def _stored(evaluator: _Evaluator, trial: Any) -> Candidate:
+    """A finished trial's design with the metrics stored for it (measured ones are not measured again)."""
+    design = evaluator.structure(trial.params)
+    return dataclasses.replace(design, metrics=dict(trial.user_attrs["metrics"]))
 
 
 def _suggest(trial: Any, request: SearchRequest, choices: dict[str, list[Any]]) -> dict[str, Any]:
@@ -247,8 +274,9 @@ def optuna_search(
         if progress:
             progress(min(done, request.trials), request.trials)
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    metrics = {key: np.array([t.user_attrs["metrics"][key] for t in trials], dtype=np.float64) for key in METRICS}
-    result = select_front(request, metrics, lambda i: evaluator.candidate(trials[i].params), None)
+    keys = list(trials[0].user_attrs["metrics"]) if trials else list(METRICS)
+    metrics = {key: np.array([t.user_attrs["metrics"][key] for t in trials], dtype=np.float64) for key in keys}
+    result = select_front(request, metrics, lambda i: _stored(evaluator, trials[i]), None)
     history = [dict(t.user_attrs["metrics"]) for t in sorted(trials, key=lambda t: t.number)]
     return SearchResult(
         request=request, front=result.front, evaluated=len(trials), feasible=result.feasible, references={},

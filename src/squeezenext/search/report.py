@@ -13,7 +13,7 @@ import yaml
 
 from squeezenext.fileio import atomic_write_text, write_json
 from squeezenext.plotting import save_figure, subplots
-from squeezenext.search.objectives import MAXIMIZED, METRICS, OBJECTIVES
+from squeezenext.search.objectives import MAXIMIZED, MEASURED, METRICS, OBJECTIVES
 from squeezenext.search.run import Candidate, SearchResult
 from squeezenext.specfile import write_spec_file
 from squeezenext.tables import markdown_table
@@ -30,7 +30,7 @@ SEARCH_ENTRIES = (
     "search.db.lock",
 )
 """What a search writes into its folder (``--overwrite`` removes exactly these)."""
-UNITS = {"time_ms": "ms", "energy": "", "edp": "x ms", "utilization": "", "params": "", "macs": ""}
+MEASURED_COLUMNS = tuple(sorted(MEASURED))
 
 
 def point_name(index: int) -> str:
@@ -96,8 +96,8 @@ def _cell(value: Any) -> str:
 
 def front_csv(points: list[dict[str, Any]]) -> str:
     """One row per front point: name, spec, network fields, every metric, the array shape."""
-    columns = ["name", "spec", "blocks_per_stage", "stem_kernel", "groups", "v5_wiring", "head_channels",
-               "input_size", *METRICS, "rows", "cols", "gb_kib", "gb_split", "dram_bandwidth", "dataflows"]  # fmt: skip
+    columns = ["name", "spec", "blocks_per_stage", "stem_kernel", "groups", "v5_wiring", "head_channels", "input_size"]
+    columns += [*METRICS, *MEASURED_COLUMNS, "rows", "cols", "gb_kib", "gb_split", "dram_bandwidth", "dataflows"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
@@ -113,6 +113,7 @@ def front_markdown(result: SearchResult, points: list[dict[str, Any]]) -> str:
     """``front.md``: the search in words and the front as a table, references beside it."""
     request = result.request
     shown = ["time_ms", "energy", "utilization", "params", "macs"]
+    shown += [key for key in MEASURED_COLUMNS if points and key in points[0]]
     headers = ["name", "blocks", "stem", "v5 wiring", "array", "split", *shown]
     rows = [
         [
@@ -138,7 +139,7 @@ def front_markdown(result: SearchResult, points: list[dict[str, Any]]) -> str:
         "",
     ]
     if result.references:
-        ref_rows = [[label, *(_cell(values[key]) for key in shown)] for label, values in result.references.items()]
+        ref_rows = [[label, *(_cell(values.get(key)) for key in shown)] for label, values in result.references.items()]
         lines += [
             "References on the base accelerator (v2-v4 UNVERIFIED):",
             "",
@@ -162,6 +163,8 @@ def plot_front(result: SearchResult, path: Path) -> None:
     ys = [c.metrics[OBJECTIVES[y_name]] for c in result.front]
     axes.plot(xs, ys, "o-", color="#c44e52", label="Pareto front", markersize=5)
     for label, values in result.references.items():
+        if OBJECTIVES[x_name] not in values or OBJECTIVES[y_name] not in values:
+            continue  # a measured objective: the references are not measured
         axes.scatter([values[OBJECTIVES[x_name]]], [values[OBJECTIVES[y_name]]], marker="*", s=120, color="#4c72b0")
         axes.annotate(label, (values[OBJECTIVES[x_name]], values[OBJECTIVES[y_name]]), textcoords="offset points",
                       xytext=(5, 5))  # fmt: skip

@@ -28,7 +28,7 @@ from squeezenext.paper import PAPER_INPUT_SIZE, PAPER_RATIOS
 from squeezenext.registry import get_spec
 from squeezenext.search.evaluate import evaluate_fixed_network, evaluate_networks
 from squeezenext.search.objectives import (
-    METRICS,
+    MEASURED,
     OBJECTIVES,
     Constraint,
     check_contradictions,
@@ -78,6 +78,11 @@ class SearchRequest:
         if self.trials < 1:
             raise SearchError(f"trials must be >= 1, got {self.trials}")
         check_contradictions(self.constraints)
+
+    def measured_metrics(self) -> set[str]:
+        """The measured (not simulated) metrics the objectives and constraints need."""
+        used = {OBJECTIVES[o] for o in self.objectives} | {c.key for c in self.constraints}
+        return used & MEASURED
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,13 @@ def reference_metrics(request: SearchRequest, hardware: HardwareConfig) -> dict[
         workload = load_network(name, input_size=request.input_size)
         cost = total(simulate(workload.layers, hardware))
         spec = None if ":" in name else get_spec(name)
+        measured = {}
+        if "latency_ms" in request.measured_metrics():
+            from squeezenext.search.latency import onnx_latency_ms
+
+            measured["latency_ms"] = onnx_latency_ms(name, request.input_size)  # in the same run as the designs
         result[label] = {
+            **measured,
             "time_ms": cost.time_s * 1e3,
             "energy": cost.energy,
             "edp": cost.energy * cost.time_s * 1e3,
@@ -188,6 +199,11 @@ def run_search(request: SearchRequest, progress: Callable[[int, int], None] | No
     sampler = request.sampler
     if sampler == "auto":
         sampler = "exhaustive" if size <= EXHAUSTIVE_LIMIT else "nsga2"
+    if sampler == "exhaustive" and request.measured_metrics():
+        raise SearchError(
+            f"{', '.join(sorted(request.measured_metrics()))} is measured per design (seconds each); use --sampler "
+            "nsga2 (or tpe) with --trials"
+        )
     if sampler == "exhaustive":
         if request.storage or request.resume:
             raise SearchError("--storage and --resume belong to the Optuna samplers (nsga2, tpe); an exhaustive "
@@ -234,7 +250,7 @@ def _exhaustive(
 
 
 def _row(metrics: dict[str, npt.NDArray[np.float64]], index: int) -> dict[str, float]:
-    return {key: float(metrics[key][index]) for key in METRICS}
+    return {key: float(metrics[key][index]) for key in metrics}
 
 
 def select_front(
