@@ -119,6 +119,39 @@ def accuracy_section() -> list[str]:
     ]
 
 
+def latency_section() -> list[str]:
+    """The CPU-latency search (docs/results/latency_search.json), when it was run."""
+    path = ROOT / "docs" / "results" / "latency_search.json"
+    if not path.exists():
+        return []
+    found = json.loads(path.read_text())
+    fastest, references = found["fastest"], found["references_latency_ms"]
+    delta = fastest["mean_top1"] - found["v5_mean_top1"]
+    rows = [[label, f"{ms:.2f}", f"{references['v5'] / ms:.2f}x"] for label, ms in references.items()]
+    design = (
+        f"fastest found: {fastest['blocks_per_stage']}, stem {fastest['stem_kernel']}, v5 wiring {fastest['v5_wiring']}"
+    )
+    rows.append([design, f"{fastest['latency_ms']:.2f}", f"{references['v5'] / fastest['latency_ms']:.2f}x"])
+    machine = found["machine"]
+    top1 = " / ".join(f"{run['top1']:.2f}" for run in fastest["runs"])
+    return [
+        "## 4. CPU latency: the family member fastest on this CPU",
+        "",
+        f"`{found['command']}`: NSGA-II over the section-1 space ({', '.join(found['constraints'])}), "
+        f"{found['trials']} designs, objective: measured onnxruntime fp32 latency at batch 1, 227x227, v1..v5 timed "
+        "in the same run, on "
+        f"{machine['cpu']} ({', '.join(machine['cpu_extensions'])}, {machine['cpus']} threads):",
+        "",
+        markdown_table(["design", "latency (ms)", "speed vs v5"], rows),
+        "",
+        f"Its short-recipe Fashion-MNIST top-1 (seeds {', '.join(str(r['seed']) for r in fastest['runs'])}): "
+        f"{top1}%, mean {fastest['mean_top1']:.2f}% against "
+        f"v5's {found['v5_mean_top1']:.2f}% under the same recipe and seeds ({delta:+.2f} points). This CPU has no "
+        "matrix engine (AMX); on one, the same command searches for the member fastest there.",
+        "",
+    ]
+
+
 def render(
     question: SearchResult, request: SearchRequest, codesigns: list[dict[str, Any]], speed: dict[str, float]
 ) -> str:
@@ -249,6 +282,7 @@ def render(
             "integer matrix product (src/squeezenext/search/evaluate.py), exact by the linearity of the cost model "
             "in the block counts (tests/test_search.py checks it against whole-network simulation).",
             "",
+            *latency_section(),
             "## Using it",
             "",
             "```sh",

@@ -95,7 +95,7 @@ def test_torch_hub_entry_points() -> None:
 
 def test_python_dash_m_and_help_describe_every_command() -> None:
     done = subprocess.run([sys.executable, "-m", "squeezenext", "--help"], capture_output=True, text=True, check=True)
-    for command in ("list", "info", "simulate", "study", "train", "eval", "export", "predict", "bench"):
+    for command in ("list", "info", "simulate", "study", "search", "train", "eval", "export", "predict", "bench"):
         assert command in done.stdout
 
 
@@ -147,7 +147,15 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["--version"], ["list"], ["info", "sqnxt23_w1"], ["simulate", "1.0-SqNxt-23v5"]]
+    "argv",
+    [
+        ["--help"],
+        ["--version"],
+        ["list"],
+        ["info", "sqnxt23_w1"],
+        ["simulate", "1.0-SqNxt-23v5"],
+        ["info", str(Path(__file__).resolve().parents[1] / "docs" / "search" / "specs" / "front-001.yaml")],
+    ],
 )
 def test_light_commands_do_not_import_torch(argv: list[str]) -> None:
     """The specs, workloads and cost model are pure Python and NumPy: these commands start in a fraction of a

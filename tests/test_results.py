@@ -103,3 +103,14 @@ def test_readme_quotes_the_committed_search_accuracy() -> None:
     quoted = f"top-1 over {len(accuracy['seeds'])} seeds is {means} against v5's {reference['mean_top1']:.2f}%"
     assert quoted in " ".join(README.split())
     assert all(d["mean_top1"] >= reference["mean_top1"] - 0.5 for d in designs), "the docs say no loss beyond 0.5"
+
+
+def test_search_docs_quote_the_committed_latency_search() -> None:
+    """docs/search.md's CPU-latency section is docs/results/latency_search.json (benchmarks/latency_search.py)."""
+    found = _load("latency_search.json")
+    docs = " ".join((ROOT / "docs" / "search.md").read_text().split())
+    fastest = found["fastest"]
+    assert found["command"] in docs
+    assert f"| {fastest['latency_ms']:.2f} |" in docs
+    assert f"mean {fastest['mean_top1']:.2f}% against v5's {found['v5_mean_top1']:.2f}%" in docs
+    assert found["machine"]["cpu"] in docs

@@ -19,6 +19,7 @@ from squeezenext.accel.hardware import DATAFLOWS, DEFAULT_HARDWARE, HardwareConf
 from squeezenext.accel.plots import plot_layers, plot_variants
 from squeezenext.fileio import atomic_write_text, write_json
 from squeezenext.paper import PAPER_INPUT_SIZE, PAPER_RATIOS
+from squeezenext.peers import PEERS
 from squeezenext.registry import get_spec
 from squeezenext.specs import Provenance
 from squeezenext.tables import markdown_table
@@ -34,13 +35,6 @@ VARIANTS = (
     ("v5", "sqnxt23v5_w1"),
 )
 SQUEEZENEXTS = ("sqnxt23_w1", "sqnxt23v5_w1", "sqnxt23g_w1", "sqnxt23_w2", "sqnxt23v5_w2", "sqnxt44_w2")
-PEERS = (
-    ("SqueezeNet 1.0", "torchvision:squeezenet1_0"),
-    ("SqueezeNet 1.1", "torchvision:squeezenet1_1"),
-    ("AlexNet", "torchvision:alexnet"),
-    ("VGG-19", "torchvision:vgg19"),
-    ("MobileNetV2", "torchvision:mobilenet_v2"),
-)
 
 
 @dataclass(frozen=True)
@@ -163,15 +157,15 @@ def compute_study(hardware_name: str = DEFAULT_HARDWARE, policy: str = DEFAULT_P
     for size in ARRAY_SIZES:
         hardware = _array(default, size)
         networks = {tag: evaluate_network(_label(name), name, hardware, policy) for tag, name in VARIANTS}
-        networks.update({peer: evaluate_network(peer, dict(PEERS)[peer], hardware, policy) for peer in PAPER_RATIOS})
+        networks.update({peer: evaluate_network(peer, PEERS[peer], hardware, policy) for peer in PAPER_RATIOS})
         per_array[size] = networks
         all_dataflows = hardware.replace(dataflows=DATAFLOWS)
         with_is[size] = {
             label: evaluate_network(label, name, all_dataflows, policy)
-            for label, name in (("v5", "sqnxt23v5_w1"), *((peer, dict(PEERS)[peer]) for peer in PAPER_RATIOS))
+            for label, name in (("v5", "sqnxt23v5_w1"), *((peer, PEERS[peer]) for peer in PAPER_RATIOS))
         }
     everything = {_label(n): evaluate_network(_label(n), n, default, policy) for n in SQUEEZENEXTS}
-    everything.update({label: evaluate_network(label, name, default, policy) for label, name in PEERS})
+    everything.update({label: evaluate_network(label, name, default, policy) for label, name in PEERS.items()})
     return Study(default, policy, per_layer, per_array, everything, with_is)
 
 

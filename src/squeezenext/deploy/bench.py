@@ -32,16 +32,15 @@ from squeezenext import networks
 from squeezenext.deploy.backends import BACKENDS
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import machine_summary
+from squeezenext.networks import PYTORCHCV_PREFIX
+from squeezenext.peers import PEERS
 
 OURS = ("sqnxt23_w1", "sqnxt23v5_w1")
-PEERS = (
-    "torchvision:squeezenet1_0",
-    "torchvision:squeezenet1_1",
-    "torchvision:alexnet",
-    "torchvision:mobilenet_v2",
-    "pytorchcv:sqnxt23_w1",
-    "pytorchcv:sqnxt23v5_w1",
+BENCH_PEERS = (
+    *(PEERS[label] for label in ("SqueezeNet 1.0", "SqueezeNet 1.1", "AlexNet", "MobileNetV2")),
+    *(f"{PYTORCHCV_PREFIX}{name}" for name in OURS),
 )
+"""The peers timed beside ours (VGG-19 left out: seconds per image on two cores), pytorchcv's builds of ours."""
 ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 """glibc settings that keep large activation buffers (docs/environment.md: 1.5-3x faster batch-32 torch runs)."""
 
@@ -57,7 +56,7 @@ def pytorchcv_available() -> bool:
 
 def default_models() -> list[str]:
     """Ours and the peers, pytorchcv's only when installed."""
-    return [*OURS, *(m for m in PEERS if not m.startswith("pytorchcv:") or pytorchcv_available())]
+    return [*OURS, *(m for m in BENCH_PEERS if not m.startswith(PYTORCHCV_PREFIX) or pytorchcv_available())]
 
 
 def build_module(name: str) -> nn.Module:

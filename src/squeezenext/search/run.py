@@ -21,10 +21,11 @@ import numpy.typing as npt
 
 from squeezenext.accel.cost import simulate, total
 from squeezenext.accel.hardware import DEFAULT_HARDWARE, HardwareConfig, resolve_hardware
-from squeezenext.accel.study import PEERS, VARIANTS
+from squeezenext.accel.study import VARIANTS
 from squeezenext.accel.topology import load_network
 from squeezenext.errors import SqueezeNextError
 from squeezenext.paper import PAPER_INPUT_SIZE, PAPER_RATIOS
+from squeezenext.peers import PEERS
 from squeezenext.registry import get_spec
 from squeezenext.search.evaluate import evaluate_fixed_network, evaluate_networks
 from squeezenext.search.objectives import (
@@ -162,7 +163,7 @@ def reference_metrics(request: SearchRequest, hardware: HardwareConfig) -> dict[
         return {}
     names = list(VARIANTS)  # the paper's hand-made designs (v2-v4 UNVERIFIED)
     if request.peers:
-        names += [(label, dict(PEERS)[label]) for label in PAPER_RATIOS]
+        names += [(label, PEERS[label]) for label in PAPER_RATIOS]
     result = {}
     for label, name in names:
         workload = load_network(name, input_size=request.input_size)

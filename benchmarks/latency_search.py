@@ -1,0 +1,85 @@
+"""A CPU-latency search: the SqueezeNext family member fastest in onnxruntime on this machine, beside v5.
+
+    python benchmarks/latency_search.py [--trials 40] [--seeds 0,1]
+
+Searches the paper's-question space (21 blocks, width 1.0, stem 3/5/7, v5 wiring on or off, parameters between
+1.0-SqNxt-23's and 1.0-SqNxt-23v5's) with NSGA-II for measured onnxruntime fp32 latency at batch 1 (v1..v5 timed
+in the same run), then trains the fastest design with the short Fashion-MNIST recipe and the seeds that
+docs/results/search_accuracy.json used for v5, so its accuracy is compared under the same recipe and seeds.
+Writes docs/results/latency_search.json (rendered into docs/search.md by benchmarks/search_report.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from squeezenext.argtypes import positive_int, seed_list
+from squeezenext.fileio import check_writable, write_json
+from squeezenext.machine import machine_summary
+from squeezenext.search.objectives import Constraint
+from squeezenext.search.report import write_search
+from squeezenext.search.run import SearchRequest, run_search
+from squeezenext.train.engine import Trainer
+from squeezenext.train.recipes import short_fashion_mnist
+from squeezenext.train.rundir import claimed_run_folder
+from squeezenext.workload import load_workload
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=positive_int, default=40)
+    parser.add_argument("--seeds", type=seed_list, default=[0, 1])
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "latency_search")
+    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "latency_search.json")
+    args = parser.parse_args()
+    check_writable(args.json)
+    v1, v5 = (load_workload(name, input_size=227) for name in ("sqnxt23_w1", "sqnxt23v5_w1"))
+    constraints = (f"params>={v1.params}", f"params<={v5.params}")
+    request = SearchRequest(
+        objectives=("latency",), constraints=tuple(Constraint.parse(c) for c in constraints), sampler="nsga2",
+        trials=args.trials, storage=f"sqlite:///{(args.out / 'search.db').resolve()}", resume=True,
+    )  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = run_search(request)
+    write_search(result, args.out / "front")
+    fastest = result.front[0]
+    spec_path = args.out / "front" / "specs" / "front-001.yaml"
+    runs = []
+    for seed in args.seeds:
+        out = args.out / f"train_seed{seed}"
+        with claimed_run_folder(out, resume=None, overwrite=True):
+            outcome = Trainer(short_fashion_mnist(str(spec_path), out=out, seed=seed)).fit()
+        runs.append({"seed": seed, "top1": outcome["test"]["top1"]})
+        print(f"fastest design seed {seed}: top-1 {outcome['test']['top1']:.2f}%", flush=True)
+    accuracy = json.loads((ROOT / "docs" / "results" / "search_accuracy.json").read_text())
+    v5_runs = {run["seed"]: run["top1"] for run in accuracy["results"][0]["runs"]}
+    if sorted(v5_runs) != sorted(args.seeds) or accuracy["epochs"] != 1:
+        raise SystemExit("latency_search: error: v5's accuracy was measured with other seeds; rerun search_accuracy.py")
+    seeds = ",".join(map(str, args.seeds))
+    payload = {
+        "command": f"python benchmarks/latency_search.py --trials {args.trials} --seeds {seeds}",
+        "machine": machine_summary(),
+        "trials": result.evaluated,
+        "constraints": list(constraints),
+        "fastest": {
+            "blocks_per_stage": list(fastest.blocks or ()),
+            "stem_kernel": fastest.template.stem_kernel if fastest.template else None,
+            "v5_wiring": fastest.template.v5_wiring if fastest.template else None,
+            **fastest.metrics,
+            "runs": runs,
+            "mean_top1": statistics.fmean(run["top1"] for run in runs),
+        },
+        "references_latency_ms": {label: values["latency_ms"] for label, values in result.references.items()},
+        "v5_mean_top1": statistics.fmean(v5_runs.values()),
+    }
+    write_json(args.json, payload)
+    print(json.dumps(payload, indent=2))
+
+
+if __name__ == "__main__":
+    main()
