@@ -59,7 +59,7 @@ def _definition(request: SearchRequest) -> str:
     )
 
 
-def _choices(request: SearchRequest, spec: SqueezeNextSpec | None, base: HardwareConfig) -> dict[str, list[Any]]:
+def _choices(request: SearchRequest, base: HardwareConfig) -> dict[str, list[Any]]:
     """Every categorical parameter with more than one value (plus the blocks, handled apart)."""
     choices: dict[str, list[Any]] = {}
     if request.space != "hardware":
@@ -250,7 +250,7 @@ def optuna_search(
     from optuna.trial import TrialState
 
     study = _open_study(request, sampler_name)
-    choices = _choices(request, spec, base)
+    choices = _choices(request, base)
     evaluator = _Evaluator(request, spec, base)
 
     def finished() -> int:

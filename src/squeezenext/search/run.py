@@ -194,8 +194,6 @@ def run_search(request: SearchRequest, progress: Callable[[int, int], None] | No
     spec = _base_spec(request)
     _check_metric_keys(request, spec)
     base_hardware = resolve_hardware(request.hardware)
-    if request.space != "network" and request.hardware_space.pe_budget < 1:
-        raise SearchError("the hardware space needs a PE budget >= 1")
     size = space_size(request)
     sampler = request.sampler
     if sampler == "auto":
@@ -268,7 +266,7 @@ def select_front(
     feasible = np.flatnonzero(violation == 0)
     if not len(feasible):
         raise SearchError(no_feasible_message(request, metrics, violation, candidate))
-    values = objective_matrix(metrics, [o for o in request.objectives])
+    values = objective_matrix(metrics, request.objectives)
     front = feasible[pareto_front(values[feasible])]
     rng = np.random.default_rng(request.seed)
     sample = feasible if len(feasible) <= 20_000 else rng.choice(feasible, 20_000, replace=False)
@@ -307,8 +305,3 @@ def no_feasible_message(
         + "; ".join(described)
         + ". Loosen a constraint or widen the space."
     )
-
-
-def objective_names(request: SearchRequest) -> list[str]:
-    """The metric of each objective, in order (``time`` -> ``time_ms``)."""
-    return [OBJECTIVES[o] for o in request.objectives]
