@@ -1,8 +1,8 @@
 """torch.hub entry points: ``torch.hub.load("<owner>/squeezenext", "sqnxt23_w1", source="github")``.
 
 Every registered model is an entry point taking the keyword options of
-:func:`squeezenext.create_model` (``num_classes``, ``flavor``, ``in_channels``, ``stem``). No pretrained
-weights are downloaded: load pytorchcv checkpoints with :func:`squeezenext.load_pytorchcv_state_dict`.
+:func:`squeezenext.create_model` (``num_classes``, ``flavor``, ``pretrained``, ``weights``, ``features_only``,
+``out_indices``, ``in_channels``, ``stem``); ``pretrained=True`` loads pytorchcv's ImageNet weights.
 """
 
 import sys
@@ -11,15 +11,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
+from torch import nn
+
 from squeezenext import create_model, list_models
-from squeezenext.model import SqueezeNext
 
 dependencies = ["torch", "torchvision"]
 
 
 def _entry(name: str) -> Any:
-    def build(**options: Any) -> SqueezeNext:
-        return create_model(name, **options)
+    def build(**options: Any) -> nn.Module:
+        module: nn.Module = create_model(name, **options)
+        return module
 
     build.__name__ = name
     build.__doc__ = f"SqueezeNext {name} (see squeezenext.create_model)."

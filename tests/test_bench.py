@@ -7,8 +7,17 @@ import pytest
 import torch
 
 from model_helpers import randomize_batchnorm
+from squeezenext.deploy import backends as backends_module
 from squeezenext.deploy.bench import Case, best_round, peak_rss_kib, run_benchmark, run_case, torchscript_for_inference
-from squeezenext.deploy.report import check_targets, latency_markdown, plot_latency, results_table, targets_table
+from squeezenext.deploy.report import (
+    OWN_PEAK_MEMORY,
+    check_targets,
+    fastest_backends,
+    latency_markdown,
+    plot_latency,
+    results_table,
+    targets_table,
+)
 from squeezenext.registry import create_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +87,16 @@ def test_unknown_backend_is_refused() -> None:
 
 
 def _entry(model: str, backend: str, batch: int, ms: float) -> dict[str, object]:
-    return {"model": model, "backend": backend, "batch": batch, "median_ms": ms, "fraction_of_matmul": 0.8}
+    return {
+        "model": model, "backend": backend, "batch": batch, "median_ms": ms, "fraction_of_matmul": 0.8,
+        "peak_rss_mib": 100.0 + batch + ms,
+    }  # fmt: skip
+
+
+ENVIRONMENT = {
+    "processor": "AMD EPYC", "cpu_extensions": ["AVX2", "FMA"], "threads": 2, "torch": "2.14.1",
+    "onnxruntime": "1.32.0", "openvino": "2026.4.1",
+}  # fmt: skip
 
 
 def test_targets_are_ratios_of_this_run() -> None:
@@ -114,18 +132,29 @@ def test_targets_are_ratios_of_this_run() -> None:
 def test_latency_markdown_has_a_row_per_model_and_a_column_per_backend() -> None:
     payload = {
         "input_size": 224,
+        "environment": ENVIRONMENT,
+        "memory": OWN_PEAK_MEMORY,
         "results": [
             _entry("sqnxt23_w1", "eager", 1, 18.04),
             _entry("sqnxt23_w1", "eager", 32, 300.0),
             _entry("sqnxt23_w1", "onnxruntime", 1, 3.0),
             {"model": "sqnxt23_w1", "backend": "onnxruntime", "batch": 32, "error": "boom"},
+            _entry("sqnxt23v5_w1", "onnxruntime", 1, 2.0),
+            _entry("sqnxt23v5_w1", "eager", 1, 1.5),
         ],
     }
     assert latency_markdown(payload).splitlines() == [
-        "| model (224x224) | eager ms (batch 1 / 32) | onnxruntime ms (batch 1 / 32) |",
-        "|---|---|---|",
-        "| sqnxt23_w1 | 18.0 / 300.0 | 3.0 / failed |",
+        "| model (224x224) | eager ms (batch 1 / 32) | onnxruntime ms (batch 1 / 32) | "
+        "onnxruntime peak MiB (batch 1 / 32) |",
+        "|---|---|---|---|",
+        "| sqnxt23_w1 | 18.0 / 300.0 | 3.0 / failed | 104 / failed |",
+        "| sqnxt23v5_w1 | 1.5 / failed | 2.0 / failed | 103 / failed |",
+        "All columns: AMD EPYC (AVX2, FMA), 2 threads, torch 2.14.1, onnxruntime 1.32.0, OpenVINO 2026.4.1.",
     ]
+    assert fastest_backends(payload) == {"sqnxt23_w1": "onnxruntime", "sqnxt23v5_w1": "eager"}
+    older = {**payload, "memory": None, "environment": {**ENVIRONMENT, "cpu_extensions": None, "openvino": None}}
+    assert latency_markdown(older).splitlines()[0].count("peak MiB") == 0  # inherited peaks are not shown
+    assert latency_markdown(older).splitlines()[-1].startswith("All columns: AMD EPYC, 2 threads")
 
 
 def test_readme_quotes_the_committed_benchmark() -> None:
@@ -137,3 +166,26 @@ def test_readme_quotes_the_committed_benchmark() -> None:
     assert recomputed == committed["targets"]
     assert targets_table(recomputed) in readme, stale
     assert (ROOT / "docs" / "bench" / "latency.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_openvino_backends_run_the_exported_files() -> None:
+    pytest.importorskip("openvino")
+    payload = run_benchmark(
+        ["sqnxt23v5_w1"], ["onnxruntime", "openvino", "openvino-int8"], [1], input_size=64, threads=1,
+        min_seconds=0.05, progress=lambda _: None,
+    )  # fmt: skip
+    assert [e["backend"] for e in payload["results"]] == ["onnxruntime", "openvino", "openvino-int8"]
+    assert all(e["median_ms"] > 0 and e["peak_rss_mib"] > 20 for e in payload["results"])
+    assert payload["environment"]["openvino"]
+
+
+def test_a_missing_openvino_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backends_module, "installed", lambda package: False)
+    with pytest.raises(ValueError, match=r"needs a runtime that is not installed: pip install openvino"):
+        run_benchmark(["sqnxt23_w1"], ["openvino"], [1], 32, 1, 0.01, progress=lambda _: None)
+
+
+def test_executorch_backend() -> None:
+    pytest.importorskip("executorch")
+    payload = run_benchmark(["sqnxt23_w1"], ["executorch"], [1], 64, 1, 0.05, progress=lambda _: None)
+    assert payload["results"][0]["backend"] == "executorch" and payload["results"][0]["median_ms"] > 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 import torch
 import torchvision
@@ -19,8 +20,9 @@ from squeezenext.deploy.export import ExportError, LoadedModel, export_onnx, loa
 from squeezenext.deploy.fold import count_batchnorms, fold_batchnorm
 from squeezenext.deploy.predictor import PredictorError
 from squeezenext.deploy.quantize import quantize_int8
+from squeezenext.pretrained import IMAGENET_MEAN, IMAGENET_STD
 from squeezenext.registry import model_plan
-from squeezenext.train.data import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
+from squeezenext.train.data import Preprocessing
 from squeezenext.train.engine import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,3 +187,61 @@ def test_a_registered_model_exports_with_its_options(tmp_path: Path, capsys: pyt
     graph = onnx.load(str(out)).graph
     assert [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim][1:] == [1, 28, 28]
     assert graph.output[0].type.tensor_type.shape.dim[1].dim_value == 10
+
+
+def test_fp16_export_beside_fp32(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m.onnx"
+    assert main(["export", "sqnxt23v5_w1", "--out", str(out), "--input-size", "64", "--fp16", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    half = tmp_path / "m.fp16.onnx"
+    assert report["fp16"]["path"] == str(half) and report["fp16"]["max_relative_error"] <= 1e-2
+    assert half.stat().st_size < 0.6 * out.stat().st_size  # float16 weights: about half the file
+    graph = onnx.load(str(half)).graph
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # fp32 in and out
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16}
+    assert {init.data_type for init in graph.initializer if init.data_type in floats} == {onnx.TensorProto.FLOAT16}
+    x = np.random.default_rng(1).standard_normal((2, 3, 64, 64), dtype=np.float32)
+    sessions = [ort.InferenceSession(str(p)) for p in (out, half)]
+    outputs = [s.run(None, {s.get_inputs()[0].name: x})[0] for s in sessions]
+    assert np.abs(outputs[1] - outputs[0]).max() <= 1e-2 * np.abs(outputs[0]).max()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.fp16.onnx", "m.onnx"]  # no temporaries left
+
+
+def test_openvino_ir_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ov = pytest.importorskip("openvino")
+    out = tmp_path / "m.onnx"
+    assert main(["export", "sqnxt23_w1", "--out", str(out), "--input-size", "64", "--openvino", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["openvino"]
+    assert report["path"] == str(tmp_path / "m.xml") and report["max_relative_error"] <= 1e-3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.bin", "m.onnx", "m.xml"]
+    compiled = ov.Core().compile_model(str(tmp_path / "m.xml"), "CPU")
+    x = np.random.default_rng(2).standard_normal((1, 3, 64, 64), dtype=np.float32)
+    session = ort.InferenceSession(str(out))
+    expected = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert np.abs(compiled({0: x})[0] - expected).max() <= 1e-3 * np.abs(expected).max()
+
+
+def test_openvino_export_without_openvino_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from squeezenext.deploy import commands
+
+    monkeypatch.setattr(commands, "installed", lambda package: False)
+    assert main(["export", "sqnxt23_w1", "--out", str(tmp_path / "m.onnx"), "--openvino"]) == 2
+    assert "pip install openvino" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_executorch_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("executorch")
+    from squeezenext.deploy.executorch_runtime import load_method
+
+    out = tmp_path / "m.onnx"
+    assert main(["export", "sqnxt23v5_w1", "--out", str(out), "--input-size", "64", "--executorch", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["executorch"]
+    assert report["path"] == str(tmp_path / "m.pte") and report["batch"] == 1
+    assert report["max_relative_error"] <= 1e-4
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal((1, 3, 64, 64), dtype=np.float32))
+    session = ort.InferenceSession(str(out))
+    expected = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    assert np.abs(load_method(tmp_path / "m.pte")(x).numpy() - expected).max() <= 1e-4 * np.abs(expected).max()

@@ -179,6 +179,12 @@ CLI_CASES = [
     CliCase("train-nan-yaml", lambda f, o: ["train", "--config", str(f.nan_config)], r"base_lr must be a finite number"),
     CliCase("train-nan-override", lambda f, o: ["train", *FAST_TRAIN, "--momentum", "nan"], r"momentum must be a finite"),
     CliCase("train-inf-override", lambda f, o: ["train", *FAST_TRAIN, "--weight-decay", "inf"], r"weight_decay"),
+    CliCase("train-init-evil-pickle", lambda f, o: ["train", *FAST_TRAIN, "--init", str(f.evil), "--out", str(o / "r")], r"refused: .*could run code"),
+    CliCase("train-init-missing", lambda f, o: ["train", *FAST_TRAIN, "--init", str(o / "none.pt"), "--out", str(o / "r")], r"none\.pt does not exist"),
+    CliCase("train-init-other-architecture", lambda f, o: ["train", *FAST_TRAIN, "--model", "sqnxt23v5_w1", "--init", str(f.trained), "--out", str(o / "r")], r"does not fit the model: stages\.0\.blocks\.0\.\S+ has shape"),
+    CliCase("train-init-pytorchcv-official", lambda f, o: ["train", *FAST_TRAIN, "--init", "pytorchcv", "--out", str(o / "r")], r"fit flavor: pytorchcv only"),
+    CliCase("train-freeze-too-many", lambda f, o: ["train", *FAST_TRAIN, "--freeze-stages", "7"], r"freeze_stages must be in 0\.\.4, got 7"),
+    CliCase("train-backbone-lr-nan", lambda f, o: ["train", *FAST_TRAIN, "--backbone-lr-scale", "nan"], r"backbone_lr_scale must be"),
     CliCase("train-duplicate-key", lambda f, o: ["train", "--config", str(f.dup_config)], r"'epochs' is given twice"),
     CliCase("hw-nan-energy", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_nan_energy)], r"energy: dram must be a finite number, got nan"),
     CliCase("hw-inf-clock", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_inf_clock)], r"clock_mhz"),
@@ -232,6 +238,11 @@ CLI_CASES = [
         "bench-unwritable-json", lambda f, o: ["bench", "--models", "sqnxt23_w1", "--json", str(f.image / "b.json")],
         r"b\.json",
     ),
+    CliCase("export-pretrained-none-public", lambda f, o: ["export", "sqnxt23g_w1", "--pretrained", "--out", str(o / "m.onnx")], r"sqnxt23g_w1 has no public pretrained weights; those with"),
+    CliCase("export-pretrained-and-weights", lambda f, o: ["export", "sqnxt23_w1", "--pretrained", "--weights", str(f.trained), "--out", str(o / "m.onnx")], r"not allowed with argument --pretrained"),
+    CliCase("export-weights-evil-pickle", lambda f, o: ["export", "sqnxt23_w1", "--weights", str(f.evil), "--out", str(o / "m.onnx")], r"refused: .*could run code"),
+    CliCase("export-weights-other-architecture", lambda f, o: ["export", "sqnxt23_w1", "--weights", str(f.trained), "--out", str(o / "m.onnx")], r"does not fit the model: stem\.conv\.weight has shape"),
+    CliCase("export-weights-missing", lambda f, o: ["export", "sqnxt23_w1", "--weights", str(o / "none.pth"), "--out", str(o / "m.onnx")], r"none\.pth does not exist"),
     CliCase("export-out-is-a-folder", lambda f, o: ["export", "sqnxt23_w1", "--out", str(o)], r"is a folder"),
     CliCase("export-out-not-onnx", lambda f, o: ["export", "sqnxt23_w1", "--out", str(o / "m.txt")], r"must end in \.onnx"),
     CliCase(
@@ -302,11 +313,14 @@ def _layers() -> Any:
 
 
 API_CASES = [
-    ApiCase("num-classes-float", lambda: create_model("sqnxt23_w1", num_classes=2.5), r"num_classes must be an integer"),  # type: ignore[arg-type]
+    ApiCase("num-classes-float", lambda: create_model("sqnxt23_w1", num_classes=2.5), r"num_classes must be an integer"),  # type: ignore[call-overload]
     ApiCase("in-channels-string", lambda: create_model("sqnxt23_w1", in_channels="3"), r"in_channels must be an integer"),
     ApiCase("unknown-option", lambda: create_model("sqnxt23_w1", dropout=0.5), r"unknown option\(s\) dropout"),
+    ApiCase("pretrained-none-public", lambda: create_model("sqnxt44_w2", pretrained=True), r"sqnxt44_w2 has no public pretrained weights"),
+    ApiCase("out-indices-out-of-range", lambda: create_model("sqnxt23_w1", features_only=True, out_indices=(0, 7)), r"out_indices entry 7 is out of range"),
+    ApiCase("reset-classifier-negative", lambda: create_model("sqnxt23_w1").reset_classifier(-3), r"num_classes must be an integer >= 0"),
     ApiCase("unknown-name", lambda: create_model("sqnext23_w1"), r"Did you mean 'sqnxt23_w1'"),
-    ApiCase("name-not-a-string", lambda: create_model(23), r"must be a string"),  # type: ignore[arg-type]
+    ApiCase("name-not-a-string", lambda: create_model(23), r"must be a string"),  # type: ignore[call-overload]
     ApiCase("nan-width", lambda: squeezenext(width=float("nan")), r"width multiplier must be a positive number"),
     ApiCase("float-blocks", lambda: squeezenext(blocks=(1.5, 1, 1, 1)), r"blocks must be four positive integers"),  # type: ignore[arg-type]
     ApiCase(

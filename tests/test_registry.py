@@ -67,7 +67,7 @@ def test_unknown_option_lists_valid_options() -> None:
 
 def test_unknown_flavor_and_stem_are_refused() -> None:
     with pytest.raises(ValueError, match="valid flavors: official, pytorchcv"):
-        create_model("sqnxt23_w1", flavor="caffe")  # type: ignore[arg-type]
+        create_model("sqnxt23_w1", flavor="caffe")  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="valid stems: standard, small"):
         create_model("sqnxt23_w1", stem="tiny")
 

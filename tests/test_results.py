@@ -7,8 +7,11 @@ from `python benchmarks/fashion_mnist_table.py --epochs 1`; rerun them to refres
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -27,6 +30,42 @@ def test_readme_quotes_the_committed_main_job() -> None:
     assert job["machine"]["cpu"] in README
     assert job["test_images"] == 10_000
     assert default["top1"] >= 90.0, "the README promises at least 90% top-1"
+    top1 = [run["top1"] for run in job["runs"]]
+    assert len(top1) >= 3 and job["top1_mean"] == pytest.approx(sum(top1) / len(top1))
+    assert job["top1_worst"] == min(top1) and job["top1_spread"] == pytest.approx(max(top1) - min(top1))
+    quoted = (
+        f"the mean is {job['top1_mean']:.2f}% (worst {job['top1_worst']:.2f}%, spread {job['top1_spread']:.2f} points)"
+    )
+    assert quoted in " ".join(README.split())
+    assert job["command"] in README
+
+
+def test_training_doc_quotes_every_seed_of_the_main_job() -> None:
+    job = _load("main_job.json")
+    doc = (ROOT / "docs" / "training.md").read_text()
+    for run in job["runs"]:
+        minutes = f"{run['seconds'] / 60:.1f}"
+        assert re.search(rf"\| {run['seed']}[^|]* \| {run['top1']:.2f} \| {run['top5']:.2f} \| {minutes} \|", doc)
+    summary = (
+        f"Mean {job['top1_mean']:.2f}%, worst seed {job['top1_worst']:.2f}%, spread {job['top1_spread']:.2f} points"
+    )
+    assert summary in doc
+
+
+def test_fine_tuning_results_are_quoted() -> None:
+    """docs/results/finetune.json comes from `python benchmarks/finetune.py`."""
+    result = _load("finetune.json")
+    doc = " ".join((ROOT / "docs" / "training.md").read_text().split())
+    summary = result["summary"]
+    assert len(result["runs"]) == 6 and result["test_images"] == 10_000
+    for arm in ("scratch", "fine-tuned"):
+        values = summary[arm]
+        line = f"| {arm} | {values['top1_mean']:.2f} | {values['top1_worst']:.2f}-{values['top1_best']:.2f} |"
+        assert line in doc
+    assert summary["fine-tuned"]["top1_worst"] > summary["scratch"]["top1_best"], "fine-tuning wins on every seed"
+    gain = f"{result['gain_points']:+.2f} points"
+    assert gain in doc and gain in " ".join(README.split())
+    assert all(run["init"]["skipped"] == ["fc.weight"] for run in result["runs"] if run["arm"] == "fine-tuned")
 
 
 def test_readme_quotes_the_committed_int8_accuracy() -> None:

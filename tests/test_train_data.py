@@ -88,7 +88,7 @@ def test_missing_split_and_empty_folder(tmp_path: Path) -> None:
 
 
 def test_unknown_data_kind() -> None:
-    with pytest.raises(DataError, match="valid: fashion-mnist, fake, imagefolder:PATH"):
+    with pytest.raises(DataError, match="valid: fashion-mnist, fashion-mnist-5, fake, imagefolder:PATH"):
         build_data(_config(data="cifar10"))
 
 
@@ -111,3 +111,20 @@ def test_fashion_mnist_from_the_debian_package(tmp_path: Path) -> None:
     assert image is not None and image.shape == (1, 28, 28)
     repeated = build_data(_config(data="fashion-mnist", data_root=str(tmp_path), grey="repeat", test_subset=4))
     assert repeated.in_channels == 3 and repeated.test[0][0].shape == (3, 32, 32)  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(
+    not (data_module.FASHION_MNIST_SYSTEM_DIR / "t10k-images-idx3-ubyte.gz").exists(),
+    reason="Debian package dataset-fashion-mnist not installed (make run installs it)",
+)
+def test_fashion_mnist_in_five_groups(tmp_path: Path) -> None:
+    ten = build_data(_config(data="fashion-mnist", data_root=str(tmp_path), input_size=28))
+    five = build_data(_config(data="fashion-mnist-5", data_root=str(tmp_path), input_size=28))
+    assert five.classes == ["tops", "trousers", "dresses", "footwear", "bags"]
+    members = {name: [ten.classes[i] for i in indices] for name, indices in data_module.GROUPS_OF_CLASSES}
+    assert members["footwear"] == ["Sandal", "Sneaker", "Ankle boot"]
+    assert members["tops"] == ["T-shirt/top", "Pullover", "Coat", "Shirt"]
+    group_of = {i: g for g, (_, indices) in enumerate(data_module.GROUPS_OF_CLASSES) for i in indices}
+    for index in range(0, 10_000, 997):  # same images, labels mapped
+        (image10, label10), (image5, label5) = ten.test[index], five.test[index]
+        assert torch.equal(image10, image5) and label5 == group_of[label10]  # type: ignore[arg-type]

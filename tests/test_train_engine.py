@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from squeezenext.cli import main
-from squeezenext.train.checkpoint import CheckpointError, load_checkpoint
+from squeezenext.errors import CheckpointError
+from squeezenext.train.checkpoint import load_checkpoint
 from squeezenext.train.config import TrainConfig
 from squeezenext.train.data import collate
 from squeezenext.train.engine import Trainer, TrainingDivergedError

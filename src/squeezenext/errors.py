@@ -18,3 +18,7 @@ class OutputError(SqueezeNextError):
 
 class ModelError(SqueezeNextError):
     """An unknown model name, an impossible architecture or a state dict that does not fit."""
+
+
+class CheckpointError(SqueezeNextError):
+    """A checkpoint or weight file that is missing, unreadable or does not fit the model or the run."""

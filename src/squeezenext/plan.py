@@ -77,6 +77,15 @@ class BlockPlan:
 
 
 @dataclass(frozen=True)
+class FeaturePoint:
+    """One feature map a backbone can return: its module, channels and stride (``reduction``)."""
+
+    module: str
+    num_chs: int
+    reduction: int
+
+
+@dataclass(frozen=True)
 class NetworkPlan:
     """Every layer of a SqueezeNext network, in execution order."""
 
@@ -137,6 +146,19 @@ class NetworkPlan:
                     branch_hw = layer[3]
                 hw = branch_hw
         yield run("head.conv", self.head, hw)
+
+    def feature_points(self) -> tuple[FeaturePoint, ...]:
+        """The backbone's feature maps (timm's ``feature_info``): the stem convolution's output (before the
+        stem pool), then each stage's output; channels and nominal stride with respect to the input."""
+        reduction = self.stem.stride
+        points = [FeaturePoint("stem", self.stem.out_channels, reduction)]
+        if self.stem_pool:
+            reduction *= POOL_STRIDE
+        for i, stage in enumerate(self.stages):
+            first = stage[0]
+            reduction *= max(conv.stride for conv in (first.reduce1, first.shortcut or first.reduce1))
+            points.append(FeaturePoint(f"stages.{i}", stage[-1].expand.out_channels, reduction))
+        return tuple(points)
 
     def min_input_size(self) -> int:
         """Smallest square input whose every intermediate map keeps at least one pixel."""

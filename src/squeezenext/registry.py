@@ -7,8 +7,9 @@ aliases. The registry refuses duplicate names and aliases.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, overload
 
 from squeezenext.errors import ModelError
 from squeezenext.plan import Flavor, NetworkPlan, StemKind, build_plan
@@ -16,7 +17,7 @@ from squeezenext.specfile import is_spec_file, read_spec_file
 from squeezenext.specs import Provenance, SqueezeNextSpec
 
 if TYPE_CHECKING:  # the module (and torch) is imported when a model is built, not with the registry
-    from squeezenext.model import SqueezeNext
+    from squeezenext.model import SqueezeNext, SqueezeNextFeatures
 
 V1_BLOCKS = (6, 6, 8, 1)
 V5_BLOCKS = (2, 4, 14, 1)
@@ -167,32 +168,98 @@ def model_plan(
     return build_plan(spec, flavor=flavor, num_classes=num_classes, in_channels=in_channels, stem=stem)
 
 
-def create_model(name: str, *, num_classes: int = 1000, flavor: Flavor = "official", **options: object) -> SqueezeNext:
+@overload
+def create_model(
+    name: str,
+    *,
+    num_classes: int = 1000,
+    flavor: Flavor | None = None,
+    pretrained: bool = False,
+    weights: str | Path | None = None,
+    features_only: Literal[False] = False,
+    out_indices: Sequence[int] = ...,
+    **options: object,
+) -> SqueezeNext: ...
+
+
+@overload
+def create_model(
+    name: str,
+    *,
+    num_classes: int = 1000,
+    flavor: Flavor | None = None,
+    pretrained: bool = False,
+    weights: str | Path | None = None,
+    features_only: Literal[True],
+    out_indices: Sequence[int] = ...,
+    **options: object,
+) -> SqueezeNextFeatures: ...
+
+
+def create_model(
+    name: str,
+    *,
+    num_classes: int = 1000,
+    flavor: Flavor | None = None,
+    pretrained: bool = False,
+    weights: str | Path | None = None,
+    features_only: bool = False,
+    out_indices: Sequence[int] = (0, 1, 2, 3, 4),
+    **options: object,
+) -> SqueezeNext | SqueezeNextFeatures:
     """Build a registered SqueezeNext variant.
 
     Args:
         name: a registry name (``list_models()``), a paper name (``"1.0-SqNxt-23"``) or a spec file
             (``*.yaml``, :mod:`squeezenext.specfile`).
-        num_classes: classifier outputs.
-        flavor: ``"official"`` (Caffe release, default) or ``"pytorchcv"`` (loads pytorchcv checkpoints).
-        **options: ``in_channels`` (default 3) and ``stem`` (``"standard"`` or ``"small"`` for 28-64 px).
+        num_classes: classifier outputs. With loaded weights of another size the classifier is new
+            (freshly initialized) and everything else is loaded.
+        flavor: ``"official"`` (Caffe release; the default) or ``"pytorchcv"`` (loads pytorchcv checkpoints;
+            the default with ``pretrained=True``).
+        pretrained: load pytorchcv's ImageNet weights (downloaded once into the torch hub cache and checked
+            against their SHA-1; :mod:`squeezenext.pretrained`); only the variants in ``PRETRAINED`` have them.
+        weights: load a local file instead: a squeezenext checkpoint, a pytorchcv ``.pth`` or a state dict.
+        features_only: return a :class:`~squeezenext.model.SqueezeNextFeatures` backbone whose forward gives
+            the feature maps ``out_indices`` (0: stem, 1-4: stages), with ``feature_info``.
+        **options: ``in_channels`` (default 3; a 1-channel model gets an RGB checkpoint's stem summed over the
+            colours) and ``stem`` (``"standard"``, or ``"small"``/``"small-s2"`` for 28-64 px).
+
+    The model's ``pretrained_cfg`` says how its input is prepared (size, crop, interpolation, mean, std).
     """
     unknown = sorted(set(options) - set(CREATE_OPTIONS))
     if unknown:
         raise ModelError(
-            f"unknown option(s) {', '.join(unknown)} for create_model; valid options: "
-            f"num_classes, flavor, {', '.join(CREATE_OPTIONS)}"
+            f"unknown option(s) {', '.join(unknown)} for create_model; valid options: num_classes, flavor, "
+            f"pretrained, weights, features_only, out_indices, {', '.join(CREATE_OPTIONS)}"
+        )
+    from squeezenext.pretrained import fetch, pretrained_cfg, pretrained_entry
+
+    spec_name = get_spec(name).name
+    if pretrained and weights is not None:
+        raise ModelError("pass pretrained=True (the public weights) or weights=PATH (a file), not both")
+    entry = pretrained_entry(spec_name) if pretrained else None
+    if entry and flavor == "official":
+        raise ModelError(
+            f"pytorchcv's weights fit flavor 'pytorchcv' only (its layer layout); drop flavor='official' for {name}"
         )
     plan = model_plan(
         name,
         num_classes=num_classes,
-        flavor=flavor,
+        flavor=flavor or ("pytorchcv" if entry else "official"),
         in_channels=options.get("in_channels", 3),  # type: ignore[arg-type]  # checked by build_plan
         stem=options.get("stem", "standard"),  # type: ignore[arg-type]
     )
-    from squeezenext.model import SqueezeNext
+    from squeezenext.model import SqueezeNext, SqueezeNextFeatures, feature_indices
+    from squeezenext.weights import load_backbone, read_state_dict
 
-    return SqueezeNext(plan)
+    if features_only:
+        feature_indices(out_indices, len(plan.feature_points()))  # before any download
+    model = SqueezeNext(plan)
+    source = fetch(entry) if entry else weights
+    if source is not None:
+        load_backbone(model, read_state_dict(source), str(source))
+    model.pretrained_cfg = pretrained_cfg(spec_name, pretrained=entry is not None)
+    return SqueezeNextFeatures(model, out_indices) if features_only else model
 
 
 def squeezenext(

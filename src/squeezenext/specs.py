@@ -34,6 +34,10 @@ class Provenance(StrEnum):
         return {"official": "yes", "derived": "derived", "unverified": "UNVERIFIED"}[self.value]
 
 
+STAGES = 4
+"""SqueezeNext networks have four stages of blocks (paper Table 1)."""
+
+
 @dataclass(frozen=True)
 class SqueezeNextSpec:
     """Architecture of one SqueezeNext network (paper Sec. 3, official ``train_val.prototxt``).
@@ -66,7 +70,7 @@ class SqueezeNextSpec:
     note: str = ""
 
     def __post_init__(self) -> None:
-        if len(self.blocks) != 4 or any(not _is_int(b) or b < 1 for b in self.blocks):
+        if len(self.blocks) != STAGES or any(not _is_int(b) or b < 1 for b in self.blocks):
             raise ModelError(f"{self.name}: blocks must be four positive integers (one per stage), got {self.blocks}")
         if not isinstance(self.width, int | float) or not math.isfinite(self.width) or self.width <= 0:
             raise ModelError(f"{self.name}: width multiplier must be a positive number, got {self.width!r}")

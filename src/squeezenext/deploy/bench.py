@@ -29,7 +29,14 @@ import torch
 from torch import nn
 
 from squeezenext import networks
-from squeezenext.deploy.backends import BACKENDS
+from squeezenext.deploy.backends import (
+    BACKENDS,
+    ONNX_FILE_OF,
+    OPENVINO_BACKENDS,
+    installed,
+    missing_runtime,
+)
+from squeezenext.deploy.report import OWN_PEAK_MEMORY
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import machine_summary
 from squeezenext.networks import PYTORCHCV_PREFIX
@@ -89,6 +96,7 @@ class Case:
     min_seconds: float
     min_iterations: int
     onnx_path: str = ""
+    """The file the backend runs: an ONNX export, or an ExecuTorch ``.pte`` program."""
 
 
 def _timed(run: Callable[[], object], case: Case) -> list[float]:
@@ -108,18 +116,29 @@ def export_for_bench(model: str, input_size: int, work: Path, *, int8: bool = Tr
     process."""
     from squeezenext.deploy.export import LoadedModel, export_onnx, int8_path
     from squeezenext.deploy.quantize import quantize_int8
-    from squeezenext.train.data import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
+    from squeezenext.pretrained import IMAGENET_MEAN, IMAGENET_STD
+    from squeezenext.train.data import Preprocessing
 
     preprocessing = Preprocessing("imagenet", input_size, 3, IMAGENET_MEAN, IMAGENET_STD, True)
     loaded = LoadedModel(model, build_module(model), [str(i) for i in range(1000)], preprocessing, None)
     fp32 = work / (Path(model.replace(":", "_")).name + ".onnx")
     export_onnx(loaded, fp32, batch=None)
-    if not int8:
-        return {"onnxruntime": str(fp32)}
-    quantized = int8_path(fp32)
-    calibration = np.random.default_rng(0).standard_normal((64, 3, input_size, input_size)).astype(np.float32)
-    quantize_int8(fp32, quantized, calibration)
-    return {"onnxruntime": str(fp32), "onnxruntime-int8": str(quantized)}
+    files = {"fp32": str(fp32)}
+    if int8:
+        quantized = int8_path(fp32)
+        calibration = np.random.default_rng(0).standard_normal((64, 3, input_size, input_size)).astype(np.float32)
+        quantize_int8(fp32, quantized, calibration)
+        files["int8"] = str(quantized)
+    return {backend: files[kind] for backend, kind in ONNX_FILE_OF.items() if kind in files}
+
+
+def executorch_for_bench(model: str, batch: int, input_size: int, work: Path) -> str:
+    """The XNNPACK ``.pte`` program of ``model`` for one batch size (fixed shapes), made in the parent process."""
+    from squeezenext.deploy.executorch_runtime import lower_to_xnnpack
+
+    path = work / f"{Path(model.replace(':', '_')).name}-batch{batch}.pte"
+    path.write_bytes(lower_to_xnnpack(build_module(model), torch.randn(batch, 3, input_size, input_size)))
+    return str(path)
 
 
 def _onnx_runner(case: Case) -> Callable[[np.ndarray], object]:
@@ -152,8 +171,13 @@ def measure(case: Case) -> dict[str, Any]:
     torch.set_num_threads(case.threads)
     x = torch.randn(case.batch, 3, case.input_size, case.input_size)
     run: Callable[[], object]
-    if case.backend in ("onnxruntime", "onnxruntime-int8"):
-        session = _onnx_runner(case)
+    if case.backend in ONNX_FILE_OF:
+        if case.backend in OPENVINO_BACKENDS:
+            from squeezenext.deploy.openvino_runtime import cpu_runner
+
+            session = cpu_runner(case.onnx_path, case.batch, case.input_size, case.threads)
+        else:
+            session = _onnx_runner(case)
         x_np = x.numpy()
 
         def run() -> object:
@@ -165,6 +189,14 @@ def measure(case: Case) -> dict[str, Any]:
         def run() -> object:
             with torch.inference_mode():
                 return module(x)
+
+    elif case.backend == "executorch":
+        from squeezenext.deploy.executorch_runtime import load_method
+
+        method = load_method(case.onnx_path)
+
+        def run() -> object:
+            return method(x)
 
     elif case.backend == "torchscript":
         scripted = torchscript_for_inference(build_module(case.model), x)
@@ -239,6 +271,14 @@ def best_round(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
+def _openvino_version() -> str | None:
+    if not installed("openvino"):
+        return None
+    import openvino
+
+    return str(openvino.__version__)
+
+
 def environment(threads: int) -> dict[str, Any]:
     """Machine, versions and threads, recorded with the results."""
     import onnxruntime
@@ -254,6 +294,7 @@ def environment(threads: int) -> dict[str, Any]:
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "onnxruntime": onnxruntime.__version__,
+        "openvino": _openvino_version(),
         "threads": threads,
         "allocator_env": ALLOCATOR_ENV,
     }
@@ -284,6 +325,9 @@ def run_benchmark(
     for backend in backends:
         if backend not in BACKENDS:
             raise SqueezeNextError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+        hint = missing_runtime(backend)
+        if hint is not None:
+            raise SqueezeNextError(f"backend {backend} needs a runtime that is not installed: {hint}")
     if rounds < 1 or not batches or min(batches) < 1:
         raise SqueezeNextError(f"rounds and batch sizes must be at least 1, got {rounds} and {list(batches)}")
     macs_of = {model: model_macs(model, input_size) for model in models}  # unknown names fail here, first
@@ -293,13 +337,16 @@ def run_benchmark(
     measured: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="squeezenext-bench-") as work:
         for model in models:
-            onnx_files = export_for_bench(model, input_size, Path(work)) if any("onnx" in b for b in backends) else {}
+            exported = any(b in ONNX_FILE_OF for b in backends)
+            onnx_files = export_for_bench(model, input_size, Path(work)) if exported else {}
             for backend in backends:
                 for batch in batches:
+                    program = onnx_files.get(backend, "")
+                    if backend == "executorch":
+                        program = executorch_for_bench(model, batch, input_size, Path(work))
                     case = Case(
-                        model, backend, batch, input_size, threads, min_seconds, 10 if batch == 1 else 3,
-                        onnx_files.get(backend, ""),
-                    )  # fmt: skip
+                        model, backend, batch, input_size, threads, min_seconds, 10 if batch == 1 else 3, program
+                    )
                     cases.append((case, macs_of[model]))
         measured = [[] for _ in cases]
         for round_index in range(rounds):
@@ -322,6 +369,7 @@ def run_benchmark(
         "input_size": input_size,
         "rounds": rounds,
         "matmul_gmacs_per_s": peak,
+        "memory": OWN_PEAK_MEMORY,
         "results": results,
     }
 

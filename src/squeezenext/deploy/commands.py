@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from squeezenext.argtypes import positive_float, positive_int, positive_int_list
+from squeezenext.deploy.backends import BACKENDS, INSTALL_HINT, default_backends, installed
 from squeezenext.errors import OutputError, SqueezeNextError
 from squeezenext.fileio import TEMPORARY_MARKER, check_writable, json_text, output_lock, write_json
 from squeezenext.plan import FLAVORS, STEM_KINDS
@@ -59,16 +60,22 @@ def _batch(text: str) -> int | None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from squeezenext.deploy.export import export_onnx, int8_path, load_model
+    from squeezenext.deploy.half import convert_fp16, fp16_path
     from squeezenext.deploy.quantize import quantize_int8
 
     out = check_writable(args.out)
     if out.suffix.lower() != ".onnx":
         raise OutputError(f"--out {out}: the file name must end in .onnx")
+    for flag, package in (("--openvino", "openvino"), ("--executorch", "executorch")):
+        if getattr(args, flag[2:]) and not installed(package):
+            raise SqueezeNextError(f"{flag} needs {package}, which is not installed: {INSTALL_HINT[package]}")
     options = {
         "num_classes": args.num_classes,
         "in_channels": args.in_channels,
         "flavor": args.flavor,
         "stem": args.stem,
+        "pretrained": args.pretrained,
+        "weights": args.weights,
     }
     given = [f"--{key.replace('_', '-')}" for key, value in options.items() if value is not None]
     if given and Path(args.model).suffix.lower() == ".pt":
@@ -86,12 +93,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     calibration_data = args.calibration or data or "fake"
     if args.int8:  # before anything is written: bad calibration data fails first
         calibration, _ = _dataset_images(loaded, calibration_data, args.calibration_images, "train")
-    quantized = int8_path(out)
+    quantized, half = int8_path(out), fp16_path(out)
     report: dict[str, Any] = {}
     # Both files are made in a temporary folder beside the output and moved into place only when all succeeded.
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}{TEMPORARY_MARKER}") as work:
         fp32_tmp, int8_tmp = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
         report["fp32"] = export_onnx(loaded, fp32_tmp, batch=args.batch, verify_inputs=verify)
+        checked_on = _check_inputs(loaded, verify, args.batch)  # the other formats are checked on these
+        if args.fp16:
+            report["fp16"] = convert_fp16(fp32_tmp, Path(work) / "fp16.onnx", checked_on)
+        if args.openvino:
+            from squeezenext.deploy.openvino_runtime import export_ir
+
+            report["openvino"] = export_ir(fp32_tmp, Path(work) / "ir.xml", checked_on)
+        if args.executorch:
+            import torch
+
+            from squeezenext.deploy.executorch_runtime import export_pte
+
+            example = torch.from_numpy(checked_on[: args.batch or 1])
+            report["executorch"] = export_pte(loaded.module, example, Path(work) / "model.pte")
         if calibration is not None:
             quantize_int8(fp32_tmp, int8_tmp, calibration)
             report["int8"] = {
@@ -103,6 +124,17 @@ def cmd_export(args: argparse.Namespace) -> int:
             if data is not None and not args.no_eval:
                 report["accuracy"] = _int8_accuracy(loaded, fp32_tmp, int8_tmp)
             os.replace(int8_tmp, quantized)
+        if "fp16" in report:
+            os.replace(Path(work) / "fp16.onnx", half)
+            report["fp16"]["path"] = str(half)
+        if "executorch" in report:
+            os.replace(Path(work) / "model.pte", out.with_suffix(".pte"))
+            report["executorch"]["path"] = str(out.with_suffix(".pte"))
+        if "openvino" in report:
+            xml = out.with_suffix(".xml")
+            os.replace(Path(work) / "ir.bin", xml.with_suffix(".bin"))
+            os.replace(Path(work) / "ir.xml", xml)
+            report["openvino"].update(path=str(xml), weights=str(xml.with_suffix(".bin")))
         os.replace(fp32_tmp, out)
     report["fp32"]["path"] = str(out)
     if args.json:
@@ -114,6 +146,24 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"{fp32['batchnorms_left'] == 0}); max relative error vs PyTorch {fp32['max_relative_error']:.2e} "
             f"on {fp32['verified_on']} images"
         )
+        if "fp16" in report:
+            fp16 = report["fp16"]
+            print(
+                f"wrote {fp16['path']} (fp16, {fp16['bytes'] / 1e6:.2f} MB); max relative error vs fp32 "
+                f"{fp16['max_relative_error']:.2e}"
+            )
+        if "openvino" in report:
+            ir = report["openvino"]
+            print(
+                f"wrote {ir['path']} + {Path(ir['weights']).name} (OpenVINO {ir['openvino']} IR); max relative "
+                f"error vs onnxruntime {ir['max_relative_error']:.2e}"
+            )
+        if "executorch" in report:
+            pte = report["executorch"]
+            print(
+                f"wrote {pte['path']} (ExecuTorch + XNNPACK, batch {pte['batch']}); max relative error vs PyTorch "
+                f"{pte['max_relative_error']:.2e}"
+            )
         if "int8" in report:
             print(f"wrote {report['int8']['path']} (int8, calibrated on {report['int8']['calibration_images']} images)")
         if "accuracy" in report:
@@ -123,6 +173,14 @@ def cmd_export(args: argparse.Namespace) -> int:
                 f"int8 {acc['int8_top1']:.2f}% ({acc['change_points']:+.2f} points)"
             )
     return 0
+
+
+def _check_inputs(loaded: Any, verify: Any, batch: int | None) -> np.ndarray:
+    """Images the fp16 and OpenVINO files are checked on: the fp32 export's verification images, else noise."""
+    if verify is not None:
+        return np.asarray(verify.numpy())
+    size, channels = loaded.preprocessing.input_size, loaded.preprocessing.in_channels
+    return np.random.default_rng(0).standard_normal((batch or 8, channels, size, size), dtype=np.float32)
 
 
 def _int8_accuracy(loaded: Any, fp32_path: Path, int8_file: Path) -> dict[str, Any]:
@@ -168,6 +226,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from squeezenext.deploy.bench import default_models, run_benchmark
     from squeezenext.deploy.report import (
         check_targets,
+        fastest_backends,
         latency_markdown,
         plot_latency,
         results_table,
@@ -188,8 +247,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
         payload["targets"] = check_targets(payload)
         payload["table_markdown"] = latency_markdown(payload)
+        payload["fastest_at_batch_1"] = fastest_backends(payload)
+        fastest = "\n".join(f"  {model}: {backend}" for model, backend in payload["fastest_at_batch_1"].items())
         for block in (results_table(payload), payload["table_markdown"], targets_table(payload["targets"])):
             print("\n" + block)
+        print(f"\nfastest backend at batch 1:\n{fastest}")
         write_json(args.json, payload)
         if args.plot:
             plot_latency(payload, args.plot)
@@ -198,19 +260,45 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def add_deploy_parsers(commands: Any) -> None:
-    from squeezenext.deploy.backends import BACKENDS, DEFAULT_BACKENDS
 
     export = commands.add_parser("export", help="export a model or checkpoint to ONNX (fp32 or int8)")
     export.add_argument("model", help="a training checkpoint (model.pt) or a registered model name")
     export.add_argument("--out", type=Path, required=True, help="the fp32 model, NAME.onnx (int8: NAME.int8.onnx)")
     export.add_argument("--batch", type=_batch, default=None, help="a fixed batch size (default: dynamic)")
-    export.add_argument("--input-size", type=positive_int, help="input size (default: the checkpoint's, or 227)")
+    export.add_argument(
+        "--input-size",
+        type=positive_int,
+        help="input size (default: the checkpoint's, else the pretrained_cfg's: 227, or 224 with --pretrained)",
+    )
     export.add_argument("--num-classes", type=positive_int, help="registered model: classifier outputs (1000)")
     export.add_argument("--in-channels", type=positive_int, help="registered model: input channels (3)")
-    export.add_argument("--flavor", choices=FLAVORS, help="registered model: official (default) or pytorchcv")
+    export.add_argument(
+        "--flavor",
+        choices=FLAVORS,
+        help="registered model: official (default) or pytorchcv (the default with --pretrained)",
+    )
     export.add_argument("--stem", choices=STEM_KINDS, help="registered model: standard (default), small, small-s2")
+    weights = export.add_mutually_exclusive_group()
+    weights.add_argument(
+        "--pretrained",
+        action="store_true",
+        default=None,
+        help="registered model: pytorchcv's ImageNet weights (downloaded once to the torch hub cache)",
+    )
+    weights.add_argument("--weights", metavar="PATH", help="registered model: weights from a file")
     export.add_argument(
         "--int8", action="store_true", help="also write NAME.int8.onnx: static int8 quantization (onnxruntime, QDQ)"
+    )
+    export.add_argument(
+        "--fp16", action="store_true", help="also write NAME.fp16.onnx: float16 weights and activations, fp32 I/O"
+    )
+    export.add_argument(
+        "--openvino", action="store_true", help="also write OpenVINO IR, NAME.xml + NAME.bin (needs openvino)"
+    )
+    export.add_argument(
+        "--executorch",
+        action="store_true",
+        help="also write NAME.pte: ExecuTorch with the XNNPACK delegate, fixed batch (--batch, default 1)",
     )
     export.add_argument("--calibration", help="data for calibration (default: the checkpoint's training data)")
     export.add_argument("--calibration-images", type=positive_int, default=DEFAULT_CALIBRATION_IMAGES)
@@ -228,7 +316,7 @@ def add_deploy_parsers(commands: Any) -> None:
     bench = commands.add_parser("bench", help="inference speed of SqueezeNext and its peers, every backend")
     bench.add_argument("--models", help="comma-separated (default: ours, torchvision peers, pytorchcv if installed)")
     bench.add_argument(
-        "--backends", default=",".join(DEFAULT_BACKENDS), help=f"comma-separated of {', '.join(BACKENDS)}"
+        "--backends", default=",".join(default_backends()), help=f"comma-separated of {', '.join(BACKENDS)}"
     )
     bench.add_argument("--batch", type=positive_int_list, default=[1, 32], help="comma-separated batch sizes (1,32)")
     bench.add_argument("--input-size", type=positive_int, default=224)

@@ -14,22 +14,23 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from squeezenext.deploy.fold import count_batchnorms, fold_batchnorm
-from squeezenext.errors import SqueezeNextError
+from squeezenext.errors import CheckpointError, SqueezeNextError
 from squeezenext.fileio import atomic_path
-from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import Flavor, StemKind
+from squeezenext.pretrained import imagenet_labels
 from squeezenext.registry import create_model, resolve_name
-from squeezenext.train.checkpoint import CheckpointError, load_checkpoint, load_state_dict_checked
+from squeezenext.train.checkpoint import load_checkpoint
 from squeezenext.train.config import from_mapping
-from squeezenext.train.data import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
+from squeezenext.train.data import Preprocessing
 from squeezenext.train.engine import build_model
+from squeezenext.weights import load_state_dict_checked
 
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
 FP32_TOLERANCE = 1e-3
@@ -58,11 +59,14 @@ def load_model(
     *,
     num_classes: int = 1000,
     in_channels: int = 3,
-    flavor: Flavor = "official",
+    flavor: Flavor | None = None,
     stem: StemKind = "standard",
+    pretrained: bool = False,
+    weights: str | None = None,
 ) -> LoadedModel:
-    """A training checkpoint (``model.pt``), or a registered name built with the given options
-    (Xavier-initialized; ImageNet preprocessing)."""
+    """A training checkpoint (``model.pt``), or a registered name built with the given options: Xavier-
+    initialized, or with pytorchcv's ImageNet weights (``pretrained``) or a weight file's (``weights``);
+    preprocessed as its ``pretrained_cfg`` says, with the ImageNet class names when pretrained."""
     path = Path(source)
     if path.suffix.lower() == ".pt" or path.exists():
         state = load_checkpoint(path, inference=True)
@@ -77,11 +81,23 @@ def load_model(
             preprocessing = dataclasses.replace(preprocessing, input_size=input_size)
         return LoadedModel(config.model, module.eval(), list(state["classes"]), preprocessing, state)
     name = resolve_name(source)
-    size = input_size or PAPER_INPUT_SIZE
-    module = create_model(name, num_classes=num_classes, flavor=flavor, in_channels=in_channels, stem=stem).eval()
-    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if in_channels == 3 else ((0.5,) * in_channels, (0.25,) * in_channels)
+    module = create_model(
+        name,
+        num_classes=num_classes,
+        flavor=flavor,
+        in_channels=in_channels,
+        stem=stem,
+        pretrained=pretrained,
+        weights=weights,
+    ).eval()
+    cfg = module.pretrained_cfg
+    size = input_size or int(cast(tuple[int, int, int], cfg["input_size"])[-1])
+    mean, std = cast(tuple[float, ...], cfg["mean"]), cast(tuple[float, ...], cfg["std"])
+    if in_channels != len(mean):  # a grey or multispectral model: the colour statistics do not apply
+        mean, std = (0.5,) * in_channels, (0.25,) * in_channels
     preprocessing = Preprocessing("imagenet", size, in_channels, mean, std, scale_to_unit=True)
-    return LoadedModel(name, module, [f"class {i}" for i in range(num_classes)], preprocessing, None)
+    labels = imagenet_labels() if pretrained and num_classes == len(imagenet_labels()) else []
+    return LoadedModel(name, module, labels or [f"class {i}" for i in range(num_classes)], preprocessing, None)
 
 
 LAYER_OPS = ("Conv", "Gemm", "MatMul")

@@ -47,8 +47,32 @@ def results_table(payload: dict[str, Any]) -> str:
     return format_table(headers, rows)
 
 
+OWN_PEAK_MEMORY = "each case's own peak (VmHWM of its worker process)"
+"""How ``peak_rss_mib`` is measured; results without this mark (older runs, whose workers inherited the
+parent's peak) get no memory column."""
+MEMORY_BACKEND = "onnxruntime"
+"""The backend whose peak memory the README's table shows (the deployment runtime; every case's is in the JSON)."""
+
+
+def _entry(results: list[dict[str, Any]], model: str, backend: str, batch: int) -> dict[str, Any] | None:
+    for entry in results:
+        if (entry["model"], entry["backend"], entry["batch"]) == (model, backend, batch) and "median_ms" in entry:
+            return entry
+    return None
+
+
+def machine_line(payload: dict[str, Any]) -> str:
+    """The machine every column of a run came from: CPU model, extensions, threads, runtime versions."""
+    env = payload["environment"]
+    extensions = f" ({', '.join(env['cpu_extensions'])})" if env.get("cpu_extensions") else ""
+    runtimes = f"onnxruntime {env['onnxruntime']}" + (f", OpenVINO {env['openvino']}" if env.get("openvino") else "")
+    threads = f"{env['threads']} threads"
+    return f"All columns: {env['processor']}{extensions}, {threads}, torch {env['torch']}, {runtimes}."
+
+
 def latency_markdown(payload: dict[str, Any]) -> str:
-    """The README's table: one row per model, one column per backend, median ms at each batch size."""
+    """The README's table: one row per model, one column per backend, median ms at each batch size, the
+    onnxruntime case's own peak memory, and the machine they all came from."""
     results = payload["results"]
     models = list(dict.fromkeys(e["model"] for e in results))
     backends = list(dict.fromkeys(e["backend"] for e in results))
@@ -56,14 +80,31 @@ def latency_markdown(payload: dict[str, Any]) -> str:
     size = payload["input_size"]
     batch_label = " / ".join(str(b) for b in batches)
     headers = [f"model ({size}x{size})", *(f"{b} ms (batch {batch_label})" for b in backends)]
+    with_memory = MEMORY_BACKEND in backends and payload.get("memory") == OWN_PEAK_MEMORY
+    if with_memory:
+        headers.append(f"{MEMORY_BACKEND} peak MiB (batch {batch_label})")
     rows = []
     for model in models:
         cells = []
         for backend in backends:
             values = [_median(results, model, backend, batch) for batch in batches]
             cells.append(" / ".join("failed" if v is None else f"{v:.1f}" for v in values))
+        if with_memory:
+            entries = [_entry(results, model, MEMORY_BACKEND, batch) for batch in batches]
+            cells.append(" / ".join(f"{e['peak_rss_mib']:.0f}" if e else "failed" for e in entries))
         rows.append([model, *cells])
-    return markdown_table(headers, rows)
+    return markdown_table(headers, rows) + "\n" + machine_line(payload) + "\n"
+
+
+def fastest_backends(payload: dict[str, Any], batch: int = 1) -> dict[str, str]:
+    """Per model, the backend with the lowest median latency at ``batch`` in this run."""
+    fastest: dict[str, tuple[float, str]] = {}
+    for entry in payload["results"]:
+        if entry["batch"] == batch and "median_ms" in entry:
+            best = fastest.get(entry["model"])
+            if best is None or entry["median_ms"] < best[0]:
+                fastest[entry["model"]] = (entry["median_ms"], entry["backend"])
+    return {model: backend for model, (_, backend) in fastest.items()}
 
 
 def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -78,7 +119,9 @@ def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
         value = slow / fast
         checks.append({"target": name, "ratio": value, "goal": goal, "met": value >= goal})
 
-    for backend in ("onnxruntime", "eager", "eager-opt", "torchscript"):
+    for backend in ("onnxruntime", "openvino", "eager", "eager-opt", "torchscript"):
+        if not any(e["backend"] == backend for e in results):
+            continue
         v5 = _median(results, "sqnxt23v5_w1", backend, 1)
         ratio(
             f"v5 vs SqueezeNet 1.0, {backend}, batch 1",

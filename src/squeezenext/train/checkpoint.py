@@ -11,7 +11,6 @@ is refused, not executed).
 
 from __future__ import annotations
 
-import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from squeezenext.errors import SqueezeNextError
+from squeezenext.errors import CheckpointError
 from squeezenext.fileio import atomic_path
-
-
-class CheckpointError(SqueezeNextError):
-    """A checkpoint that is missing, unreadable or does not fit the run."""
+from squeezenext.weights import safe_load
 
 
 def save_checkpoint(payload: dict[str, Any], path: str | Path) -> None:
@@ -47,20 +43,7 @@ def load_checkpoint(path: str | Path, *, inference: bool = False) -> dict[str, A
     """Load a checkpoint written by this library (on the CPU); ``inference`` also checks the entries that
     evaluation and export read (:data:`INFERENCE_ENTRIES`)."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        if "global" not in str(error).lower():  # not a pickle of Python objects: a damaged or foreign file
-            raise CheckpointError(f"{path} is not a readable checkpoint (not a PyTorch file, or damaged)") from None
-        raise CheckpointError(
-            f"{path} was refused: it holds Python objects other than tensors and plain data, which could run "
-            "code when loaded; only checkpoints written by squeezenext (or plain state dicts) are accepted"
-        ) from None
-    except Exception as error:  # torch raises several types for truncated or foreign files
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(error).__name__}: {first_line})") from None
+    payload = safe_load(path)
     if not isinstance(payload, dict) or "model" not in payload or "config" not in payload:
         raise CheckpointError(f"{path} is not a squeezenext checkpoint (no model/config entries)")
     required = INFERENCE_ENTRIES if inference else {"model": dict, "config": dict}
@@ -106,25 +89,3 @@ def _numpy_state() -> dict[str, Any]:
         "has_gauss": int(has_gauss),
         "cached": float(cached),
     }
-
-
-def load_state_dict_checked(module: torch.nn.Module, state_dict: Any, source: str) -> None:
-    """``module.load_state_dict`` with one clear line for a state dict of another architecture: the first
-    missing, unexpected or differently shaped tensor is named."""
-    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise CheckpointError(f"{source}: the weights are not a mapping of names to tensors")
-    own = module.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    wrong = [k for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
-    if missing or unexpected or wrong:
-        if wrong:
-            first = wrong[0]
-            detail = f"{first} has shape {list(state_dict[first].shape)}, the model expects {list(own[first].shape)}"
-        elif missing:
-            detail = f"{missing[0]} is missing"
-        else:
-            detail = f"{unexpected[0]} is not in the model"
-        total = len(missing) + len(unexpected) + len(wrong)
-        raise CheckpointError(f"{source} does not fit the model: {detail} ({total} tensors differ)")
-    module.load_state_dict(state_dict)

@@ -45,9 +45,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
-    from squeezenext.train.checkpoint import load_checkpoint, load_state_dict_checked
+    from squeezenext.train.checkpoint import load_checkpoint
     from squeezenext.train.data import build_data, collate
     from squeezenext.train.engine import build_model, evaluate, setup_distributed
+    from squeezenext.weights import load_state_dict_checked
 
     state = load_checkpoint(args.checkpoint, inference=True)
     config = from_mapping(state["config"], str(args.checkpoint))
@@ -99,7 +100,9 @@ def add_train_parsers(commands: Any) -> None:
     train.set_defaults(func=cmd_train, takes_extra=True)
     evaluation = commands.add_parser("eval", help="evaluate a checkpoint on the test split")
     evaluation.add_argument("checkpoint", type=Path)
-    evaluation.add_argument("--data", help="fashion-mnist, fake or imagefolder:PATH (default: the training data)")
+    evaluation.add_argument(
+        "--data", help="fashion-mnist, fashion-mnist-5, fake or imagefolder:PATH (default: the training data)"
+    )
     evaluation.add_argument("--data-root", help="where fashion-mnist is unpacked (default: the data cache, see train)")
     evaluation.add_argument("--batch-size", type=positive_int, default=256)
     evaluation.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

@@ -18,6 +18,7 @@ from squeezenext import typedconfig
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_write_text, read_yaml
 from squeezenext.plan import Flavor, StemKind
+from squeezenext.specs import STAGES
 from squeezenext.typedconfig import check_fields
 
 TransformKind = Literal["small", "paper", "imagenet"]
@@ -26,6 +27,10 @@ TRANSFORMS: tuple[str, ...] = get_args(TransformKind)
 
 class TrainConfigError(SqueezeNextError):
     """A configuration that cannot be used; the message names the key and what to do."""
+
+
+INIT_PYTORCHCV = "pytorchcv"
+"""``init`` value for pytorchcv's public ImageNet weights of the config's model."""
 
 
 @dataclass
@@ -64,6 +69,9 @@ class TrainConfig:
     label_smoothing: float = 0.0
     freeze_bn: bool = False
     max_steps: int = 0
+    init: str = ""
+    freeze_stages: int = 0
+    backbone_lr_scale: float = 1.0
 
     amp: Literal["none", "auto", "bf16", "fp16"] = "none"
     channels_last: bool = False
@@ -102,7 +110,8 @@ FIELD_HELP = {
     "model": "registered or paper name (any case), torchvision:<name> or pytorchcv:<name>",
     "flavor": "official (Caffe release) or pytorchcv (loads pytorchcv's checkpoints)",
     "stem": "standard (the paper's), small (3x3/1, for 28-64 px) or small-s2 (3x3/2, no pool)",
-    "data": "fashion-mnist, fake or imagefolder:PATH (PATH/train/<class>/*, PATH/val/<class>/*)",
+    "data": "fashion-mnist, fashion-mnist-5 (its 10 classes in 5 groups), fake or imagefolder:PATH "
+    "(PATH/train/<class>/*, PATH/val/<class>/*)",
     "data_root": "where fashion-mnist is unpacked (empty: $SQUEEZENEXT_DATA, else ~/.cache/squeezenext/data)",
     "input_size": "square input side in pixels",
     "transform": "small (resize), paper (the solver's 256 resize and crops) or imagenet (RandomResizedCrop)",
@@ -124,6 +133,10 @@ FIELD_HELP = {
     "weight_decay": "L2 weight decay on every parameter (as Caffe's solver)",
     "label_smoothing": "cross-entropy label smoothing in [0, 1)",
     "freeze_bn": "keep BatchNorm statistics fixed while training",
+    "init": "start from weights: pytorchcv (the public ImageNet weights; flavor pytorchcv) or a checkpoint/.pth "
+    "path; a classifier of another size is re-initialized (empty: random initialization)",
+    "freeze_stages": "freeze the stem and the first N stages (weights and BatchNorm statistics; 0: none, 4: all)",
+    "backbone_lr_scale": "learning-rate factor for everything but the classifier (fine-tuning: e.g. 0.1)",
     "max_steps": "stop after this many steps (0: the whole schedule)",
     "amp": "mixed precision: none, auto (bf16 where native, else none), bf16 (CPU or GPU) or fp16 (GPU)",
     "channels_last": "channels-last memory format",
@@ -175,6 +188,10 @@ def validate(config: TrainConfig) -> None:
         raise TrainConfigError("base_lr must be > 0 and warmup_start_lr >= 0")
     if not 0 <= config.label_smoothing < 1:
         raise TrainConfigError(f"label_smoothing must be in [0, 1), got {config.label_smoothing}")
+    if not 0 <= config.freeze_stages <= STAGES:
+        raise TrainConfigError(f"freeze_stages must be in 0..{STAGES}, got {config.freeze_stages}")
+    if not 0 <= config.backbone_lr_scale <= 1:
+        raise TrainConfigError(f"backbone_lr_scale must be in [0, 1], got {config.backbone_lr_scale}")
 
 
 def field_names() -> list[str]:

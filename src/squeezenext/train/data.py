@@ -23,6 +23,7 @@ from torchvision.transforms import v2
 
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_path
+from squeezenext.pretrained import IMAGENET_MEAN, IMAGENET_STD
 from squeezenext.train.config import TrainConfig, default_data_root
 
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -34,7 +35,15 @@ FASHION_MNIST_FILES = (
     "t10k-labels-idx1-ubyte.gz",
 )
 FASHION_MNIST_MEAN, FASHION_MNIST_STD = (0.2860,), (0.3530,)
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+FASHION_MNIST_GROUPS = "fashion-mnist-5"
+"""Fashion-MNIST with its 10 classes merged into 5 groups (a second task on the same images, for fine-tuning)."""
+GROUPS_OF_CLASSES: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("tops", (0, 2, 4, 6)),  # T-shirt/top, Pullover, Coat, Shirt
+    ("trousers", (1,)),
+    ("dresses", (3,)),
+    ("footwear", (5, 7, 9)),  # Sandal, Sneaker, Ankle boot
+    ("bags", (8,)),
+)
 CAFFE_MEAN_RGB = (123.0, 117.0, 104.0)
 """The official solver's per-channel mean (BGR 104/117/123), in RGB order, on 0-255 pixels."""
 PAPER_RESIZE = 256
@@ -214,6 +223,16 @@ def build_transforms(
     )
 
 
+def _grouping(grouped: bool, classes: list[str]) -> tuple[torch.Tensor, list[str]]:
+    """Label map and class names: the identity, or :data:`GROUPS_OF_CLASSES`."""
+    if not grouped:
+        return torch.arange(len(classes)), classes
+    relabel = torch.empty(len(classes), dtype=torch.long)
+    for group, (_, members) in enumerate(GROUPS_OF_CLASSES):
+        relabel[list(members)] = group
+    return relabel, [name for name, _ in GROUPS_OF_CLASSES]
+
+
 def _fashion_mnist(root: Path, train: bool) -> torchvision.datasets.FashionMNIST:
     """torchvision's reader over the Debian package's files when present, else its normal download.
 
@@ -278,12 +297,12 @@ def build_data(config: TrainConfig) -> DataBundle:
     """Train and test sets for ``config.data``: ``fashion-mnist``, ``imagefolder:PATH`` or ``fake``."""
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    if config.data == "fashion-mnist":
+    if config.data in ("fashion-mnist", FASHION_MNIST_GROUPS):
         root = Path(config.data_root) if config.data_root else default_data_root()
         train_set, test_set = _fashion_mnist(root, True), _fashion_mnist(root, False)
-        train_base: Dataset[Any] = TensorImages(train_set.data, train_set.targets)
-        test_base: Dataset[Any] = TensorImages(test_set.data, test_set.targets)
-        classes = list(train_set.classes)
+        relabel, classes = _grouping(config.data == FASHION_MNIST_GROUPS, list(train_set.classes))
+        train_base: Dataset[Any] = TensorImages(train_set.data, relabel[train_set.targets])
+        test_base: Dataset[Any] = TensorImages(test_set.data, relabel[test_set.targets])
         grey = True
         mean, std = FASHION_MNIST_MEAN, FASHION_MNIST_STD
     elif config.data == "fake":
@@ -310,7 +329,9 @@ def build_data(config: TrainConfig) -> DataBundle:
         grey = False
         mean, std = IMAGENET_MEAN, IMAGENET_STD
     else:
-        raise DataError(f"unknown data {config.data!r}; valid: fashion-mnist, fake, imagefolder:PATH")
+        raise DataError(
+            f"unknown data {config.data!r}; valid: fashion-mnist, {FASHION_MNIST_GROUPS}, fake, imagefolder:PATH"
+        )
     if config.transform == "paper":
         mean = CAFFE_MEAN_RGB if not grey else (sum(CAFFE_MEAN_RGB) / 3,)
     repeat = grey and config.grey == "repeat"

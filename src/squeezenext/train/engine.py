@@ -25,23 +25,23 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from squeezenext.errors import SqueezeNextError
+from squeezenext.errors import CheckpointError, SqueezeNextError
 from squeezenext.fileio import write_json
 from squeezenext.machine import cpu_extensions
+from squeezenext.model import SqueezeNext
 from squeezenext.networks import PYTORCHCV_PREFIX, TORCHVISION_PREFIX, build_module
 from squeezenext.registry import create_model
 from squeezenext.train.checkpoint import (
-    CheckpointError,
     load_checkpoint,
-    load_state_dict_checked,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
-from squeezenext.train.config import TrainConfig, TrainConfigError, save_config
+from squeezenext.train.config import INIT_PYTORCHCV, TrainConfig, TrainConfigError, save_config
 from squeezenext.train.data import DataBundle, DataError, build_data, collate
 from squeezenext.train.metrics import MetricsLog
 from squeezenext.train.schedule import PolySchedule
+from squeezenext.weights import load_state_dict_checked
 from squeezenext.workload import count_parameters
 
 TRAINING_STATE = ("optimizer", "scaler", "epoch", "step_in_epoch", "global_step", "rng")
@@ -104,6 +104,52 @@ def build_model(config: TrainConfig, num_classes: int, in_channels: int) -> nn.M
     return create_model(
         config.model, num_classes=num_classes, flavor=config.flavor, in_channels=in_channels, stem=config.stem
     )
+
+
+def initialize(model: nn.Module, config: TrainConfig) -> dict[str, Any]:
+    """Load ``config.init`` into a fresh model: ``pytorchcv`` (the public ImageNet weights of the config's
+    model, flavor pytorchcv) or a weight file (a checkpoint, a pytorchcv ``.pth`` or a state dict). A
+    classifier of another size keeps its fresh initialization; any other mismatch names the first tensor."""
+    from squeezenext.pretrained import fetch, pretrained_entry
+    from squeezenext.registry import get_spec
+    from squeezenext.weights import load_backbone, read_state_dict
+
+    if not isinstance(model, SqueezeNext):
+        raise TrainConfigError(f"init applies to SqueezeNext models, not {config.model}")
+    if config.init == INIT_PYTORCHCV:
+        if config.flavor != "pytorchcv":
+            raise TrainConfigError("init: pytorchcv loads pytorchcv's weights, which fit flavor: pytorchcv only")
+        source = fetch(pretrained_entry(get_spec(config.model).name))
+    else:
+        source = Path(config.init)
+    skipped = load_backbone(model, read_state_dict(source), str(source))
+    return {"source": str(source), "loaded": len(model.state_dict()) - len(skipped), "skipped": skipped}
+
+
+def freeze_stages(model: nn.Module, stages: int) -> list[nn.Module]:
+    """Freeze the stem and the first ``stages`` stages of a SqueezeNext (no gradients; their BatchNorm layers
+    stay in eval mode, see :meth:`Trainer._train_step`); returns the frozen modules."""
+    if stages == 0:
+        return []
+    if not isinstance(model, SqueezeNext):
+        raise TrainConfigError("freeze_stages applies to SqueezeNext models only")
+    frozen = [model.stem, *list(model.stages)[:stages]]
+    for module in frozen:
+        module.requires_grad_(False)
+    return frozen
+
+
+def parameter_groups(model: nn.Module, backbone_lr_scale: float) -> list[dict[str, Any]]:
+    """SGD parameter groups: the classifier at the schedule's rate, the rest at ``backbone_lr_scale`` times it
+    (frozen parameters are left out)."""
+    classifier = model.get_classifier() if isinstance(model, SqueezeNext) else None
+    head = {id(p) for p in classifier.parameters()} if classifier is not None else set()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in trainable if id(p) not in head], "lr_scale": backbone_lr_scale},
+        {"params": [p for p in trainable if id(p) in head], "lr_scale": 1.0},
+    ]
+    return [group for group in groups if group["params"]]
 
 
 def resolve_amp(amp: str, device: torch.device) -> str:
@@ -259,13 +305,19 @@ class Trainer:
             warmup_start_lr=config.warmup_start_lr,
             power=config.lr_power,
         )
-        model = build_model(config, len(self.data.classes), self.data.in_channels).to(self.place.device)
+        model = build_model(config, len(self.data.classes), self.data.in_channels)
+        self.init_report = initialize(model, config) if config.init else None
+        self.frozen = freeze_stages(model, config.freeze_stages)
+        model = model.to(self.place.device)
         if config.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         self.params = count_parameters(model, "paper")
         self.optimizer = torch.optim.SGD(
-            model.parameters(), lr=self.schedule(0), momentum=config.momentum, weight_decay=config.weight_decay
+            parameter_groups(model, config.backbone_lr_scale),
+            lr=self.schedule(0),
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
         )
         self.amp = resolve_amp(config.amp, self.place.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == "fp16")
@@ -370,12 +422,14 @@ class Trainer:
         """One optimizer step; returns the global batch's mean loss and its number of top-1 hits."""
         lr = self.schedule(self.global_step)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["lr_scale"]
         images, labels = _to_device(images, labels, self.place.device, self.config)
         if self.config.freeze_bn:
             for module in self.model.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
+        for module in self.frozen:
+            module.eval()
         with _autocast(self.config, self.place.device):
             logits = self.forward_module(images)
             loss = nn.functional.cross_entropy(logits.float(), labels, label_smoothing=self.config.label_smoothing)
@@ -399,6 +453,13 @@ class Trainer:
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
             save_config(self.config, self.out / "config.yaml")
+            if self.init_report is not None and self.global_step == 0:
+                skipped = ", ".join(self.init_report["skipped"]) or "none"
+                print(
+                    f"init: loaded {self.init_report['loaded']} tensors from {self.init_report['source']}; "
+                    f"re-initialized (another size): {skipped}",
+                    flush=True,
+                )
         log = MetricsLog(self.out, self.global_step) if main else None
         progress = None
         if main and self.config.progress:
@@ -533,6 +594,7 @@ class Trainer:
             "train_seconds_this_session": seconds,
             "steps_this_session": self.global_step - self.session_start_step,
             "unreadable_train_images": unreadable,
+            "init": self.init_report,
             "test": test_metrics,
         }
         final = self._state()

@@ -1,0 +1,64 @@
+"""OpenVINO: the IR export and the CPU inference that ``bench`` times (an optional dependency).
+
+OpenVINO reads our ONNX files directly (``openvino.Core.read_model``): the fp32 export, and the int8 QDQ
+export, which its CPU plugin runs in int8 (its low-precision transformations turn QuantizeLinear /
+DequantizeLinear pairs into int8 convolutions). Inference precision is pinned to f32 for fp32 models
+(``INFERENCE_PRECISION_HINT``): on CPUs with AMX or AVX-512 BF16, OpenVINO otherwise computes in bf16 by
+default, which would not be an fp32 measurement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from squeezenext.deploy.backends import OPENVINO_INSTALL
+from squeezenext.errors import SqueezeNextError
+
+IR_TOLERANCE = 1e-3
+"""Largest accepted ``max |openvino - onnxruntime| / max |onnxruntime|`` for an fp32 IR export."""
+
+
+def _openvino() -> Any:
+    try:
+        import openvino
+    except ImportError:
+        raise SqueezeNextError(f"OpenVINO is not installed: {OPENVINO_INSTALL}") from None
+    return openvino
+
+
+def cpu_runner(
+    onnx_path: str, batch: int, input_size: int, threads: int, precision: str = "f32"
+) -> Callable[[np.ndarray], object]:
+    """A function running the model on OpenVINO's CPU plugin, compiled for a static input shape, with
+    ``threads`` inference threads and a latency-oriented configuration."""
+    ov = _openvino()
+    core = ov.Core()
+    model = core.read_model(onnx_path)
+    model.reshape([batch, 3, input_size, input_size])
+    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
+    request = core.compile_model(model, "CPU", config).create_infer_request()
+    return lambda x: request.infer({0: x})
+
+
+def export_ir(onnx_path: Path, xml_path: Path, inputs: np.ndarray) -> dict[str, Any]:
+    """Write OpenVINO IR (``NAME.xml`` + ``NAME.bin``, fp32 weights) of a verified ONNX model into a scratch
+    folder (the caller moves both into place) and check it against onnxruntime on ``inputs``."""
+    import onnxruntime as ort
+
+    from squeezenext.deploy.export import relative_error
+
+    ov = _openvino()
+    ov.save_model(ov.convert_model(str(onnx_path)), str(xml_path), compress_to_fp16=False)
+    compiled = ov.Core().compile_model(str(xml_path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    actual = np.asarray(compiled.create_infer_request().infer({0: inputs})[0])
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    error = relative_error(actual, session.run(None, {session.get_inputs()[0].name: inputs})[0])
+    if not error <= IR_TOLERANCE:
+        raise SqueezeNextError(
+            f"the OpenVINO IR differs from the ONNX model by {error:.2e}, above {IR_TOLERANCE:.0e}; nothing was written"
+        )
+    return {"max_relative_error": error, "openvino": ov.__version__}
