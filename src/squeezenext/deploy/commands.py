@@ -176,7 +176,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _check_inputs(loaded: Any, verify: Any, batch: int | None) -> np.ndarray:
-    """Images the fp16 and OpenVINO files are checked on: the fp32 export's verification images, else noise."""
+    """Images the fp16, OpenVINO and ExecuTorch files are checked on: the fp32 export's verification images,
+    else noise."""
     if verify is not None:
         return np.asarray(verify.numpy())
     size, channels = loaded.preprocessing.input_size, loaded.preprocessing.in_channels

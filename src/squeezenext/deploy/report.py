@@ -16,11 +16,16 @@ MATMUL_FRACTION = 0.70
 INT8_SPEEDUP = 1.5
 
 
-def _median(results: list[dict[str, Any]], model: str, backend: str, batch: int) -> float | None:
+def _entry(results: list[dict[str, Any]], model: str, backend: str, batch: int) -> dict[str, Any] | None:
     for entry in results:
         if (entry["model"], entry["backend"], entry["batch"]) == (model, backend, batch) and "median_ms" in entry:
-            return float(entry["median_ms"])
+            return entry
     return None
+
+
+def _median(results: list[dict[str, Any]], model: str, backend: str, batch: int) -> float | None:
+    entry = _entry(results, model, backend, batch)
+    return None if entry is None else float(entry["median_ms"])
 
 
 def results_table(payload: dict[str, Any]) -> str:
@@ -52,13 +57,6 @@ OWN_PEAK_MEMORY = "each case's own peak (VmHWM of its worker process)"
 parent's peak) get no memory column."""
 MEMORY_BACKEND = "onnxruntime"
 """The backend whose peak memory the README's table shows (the deployment runtime; every case's is in the JSON)."""
-
-
-def _entry(results: list[dict[str, Any]], model: str, backend: str, batch: int) -> dict[str, Any] | None:
-    for entry in results:
-        if (entry["model"], entry["backend"], entry["batch"]) == (model, backend, batch) and "median_ms" in entry:
-            return entry
-    return None
 
 
 def machine_line(payload: dict[str, Any]) -> str:
