@@ -5,11 +5,14 @@ SCALE-Sim has conflicting pins, so it lives in its own venv (see docs/accelerato
     python3 -m venv /tmp/scalesim-venv
     /tmp/scalesim-venv/bin/pip install scalesim==3.0.0 "numpy<2" "pandas<2.3" "numba<0.61" "llvmlite<0.44"
     /tmp/scalesim-venv/bin/python benchmarks/scalesim_reference.py --out tests/data/scalesim_reference.json
+    /tmp/scalesim-venv/bin/python benchmarks/scalesim_reference.py --stalls --out tests/data/scalesim_stalls.json
 
 This script imports nothing from squeezenext: it only describes layers in SCALE-Sim's own topology
-format (padded input size, filter size, channels, filters, stride), runs every (array, dataflow) pair
-with buffers far larger than any layer (so nothing stalls), and records SCALE-Sim's "Total Cycles",
-"Stall Cycles", SRAM read/write counts, DRAM access counts and its wall time per run.
+format (padded input size, filter size, channels, filters, stride) and records SCALE-Sim's "Total
+Cycles", "Stall Cycles", SRAM read/write counts, DRAM access counts and its wall time per run. By default
+it runs every (array, dataflow) pair with buffers far larger than any layer and the bandwidth SCALE-Sim
+computes as sufficient (so nothing stalls); ``--stalls`` runs small buffers at user-set DRAM bandwidths
+(``InterfaceBandwidth: USER``), where SCALE-Sim's double-buffered memory model stalls the array.
 """
 
 from __future__ import annotations
@@ -42,6 +45,15 @@ LAYERS: list[tuple[str, int, int, int, int, int, int, int]] = [
 ARRAYS: list[tuple[int, int]] = [(8, 8), (4, 8), (8, 4), (16, 16), (32, 32), (3, 5)]
 DATAFLOWS = ("os", "ws", "is")
 HUGE_SRAM_KB = 65536
+STALL_LAYERS = ("conv3x3", "pw_28", "stem7x7", "deep3x3", "fc")
+STALL_ARRAYS: list[tuple[int, int]] = [(8, 8), (16, 16)]
+STALL_SRAM_KB = (1, 4)
+"""Each of the three buffers (ifmap, filter, ofmap)."""
+STALL_BANDWIDTHS = (1, 4, 16)
+"""Words per cycle between DRAM and the buffers (one word is one byte here)."""
+STALL_DATAFLOWS = ("ws", "os")
+"""The Squeezelerator's two (SCALE-Sim simulates its memory cycle by cycle in Python: a stalling IS run of
+pw_28 takes minutes)."""
 
 CONFIG = """[general]
 run_name = ref
@@ -55,7 +67,7 @@ OfmapSramSzkB: {sram}
 IfmapOffset: 0
 FilterOffset: 10000000
 OfmapOffset: 20000000
-Bandwidth: 10
+Bandwidth: {bandwidth}
 Dataflow: {dataflow}
 MemoryBanks: 1
 ReadRequestBuffer: 512
@@ -79,7 +91,7 @@ BlockSize: 8
 RandomNumberGeneratorSeed: 40
 
 [run_presets]
-InterfaceBandwidth: CALC
+InterfaceBandwidth: {interface}
 UseRamulatorTrace: False
 """
 
@@ -96,13 +108,23 @@ def _total(rows: list[dict[str, str]], column: str) -> int:
 
 
 def run_one(
-    layer: tuple[str, int, int, int, int, int, int, int], rows: int, cols: int, dataflow: str
+    layer: tuple[str, int, int, int, int, int, int, int],
+    rows: int,
+    cols: int,
+    dataflow: str,
+    sram_kb: int = HUGE_SRAM_KB,
+    bandwidth: int | None = None,
 ) -> dict[str, Any]:
+    """One SCALE-Sim run; ``bandwidth`` None lets SCALE-Sim compute a sufficient one (``CALC``)."""
     from scalesim.scale_sim import scalesim
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "ref.cfg").write_text(CONFIG.format(rows=rows, cols=cols, sram=HUGE_SRAM_KB, dataflow=dataflow))
+        interface = "CALC" if bandwidth is None else "USER"
+        config = CONFIG.format(
+            rows=rows, cols=cols, sram=sram_kb, dataflow=dataflow, bandwidth=bandwidth or 10, interface=interface
+        )
+        (work / "ref.cfg").write_text(config)
         header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
         line = ", ".join(str(v) for v in layer) + ",\n"
         (work / "topo.csv").write_text(header + line)
@@ -136,6 +158,8 @@ def run_one(
         "rows": rows,
         "cols": cols,
         "dataflow": dataflow,
+        "sram_kb": sram_kb,
+        "bandwidth": bandwidth,
         "scalesim_layers": len(compute),
         "total_cycles": _total(compute, "Total Cycles"),
         "stall_cycles": _total(compute, "Stall Cycles"),
@@ -152,17 +176,30 @@ def run_one(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--stalls", action="store_true", help="small buffers, user-set bandwidths")
     args = parser.parse_args()
     from importlib.metadata import version
 
     results = []
-    for rows, cols in ARRAYS:
-        for dataflow in DATAFLOWS:
-            for layer in LAYERS:
-                result = run_one(layer, rows, cols, dataflow)
-                results.append(result)
-                print(f"{layer[0]:10s} {rows}x{cols} {dataflow}: {result['total_cycles']} cycles")
-    payload = {"scalesim_version": version("scalesim"), "sram_kb": HUGE_SRAM_KB, "runs": results}
+    settings: list[tuple[tuple[int, int], str, int, int | None]]
+    if args.stalls:
+        layers = [layer for layer in LAYERS if layer[0] in STALL_LAYERS]
+        settings = [
+            (a, d, k, b) for a in STALL_ARRAYS for d in STALL_DATAFLOWS for k in STALL_SRAM_KB for b in STALL_BANDWIDTHS
+        ]
+    else:
+        layers, settings = LAYERS, [(a, d, HUGE_SRAM_KB, None) for a in ARRAYS for d in DATAFLOWS]
+    for (rows, cols), dataflow, sram_kb, bandwidth in settings:
+        for layer in layers:
+            result = run_one(layer, rows, cols, dataflow, sram_kb, bandwidth)
+            results.append(result)
+            print(
+                f"{layer[0]:10s} {rows}x{cols} {dataflow} {sram_kb} KB bw {bandwidth}: "
+                f"{result['total_cycles']} cycles, {result['stall_cycles']} stalls"
+            )
+    payload: dict[str, Any] = {"scalesim_version": version("scalesim"), "runs": results}
+    if not args.stalls:
+        payload["sram_kb"] = HUGE_SRAM_KB
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1) + "\n")
     os.replace(tmp, args.out)

@@ -1,6 +1,8 @@
 """The inference benchmark: one real (tiny) run, and the target arithmetic on known numbers."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,16 +10,20 @@ import torch
 
 from model_helpers import randomize_batchnorm
 from squeezenext.deploy import backends as backends_module
-from squeezenext.deploy.bench import Case, best_round, peak_rss_kib, run_benchmark, run_case, torchscript_for_inference
+from squeezenext.deploy.backends import INT8_BACKENDS
+from squeezenext.deploy.bench import OURS, best_round, run_benchmark, torchscript_for_inference
 from squeezenext.deploy.report import (
     OWN_PEAK_MEMORY,
     check_targets,
     fastest_backends,
+    fastest_line,
     latency_markdown,
     plot_latency,
     results_table,
+    run_line,
     targets_table,
 )
+from squeezenext.deploy.timing import Case, peak_rss_kib, run_case
 from squeezenext.registry import create_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,14 +32,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_a_tiny_benchmark_run(tmp_path: Path) -> None:
     lines: list[str] = []
     payload = run_benchmark(
-        ["sqnxt23v5_w1"], ["eager", "torchscript", "onnxruntime"], [1], input_size=32, threads=1, min_seconds=0.05,
-        rounds=2, progress=lines.append,
+        ["sqnxt23v5_w1"], ["eager", "torchscript", "onnxruntime", "onnxruntime-rewritten"], [1], input_size=32,
+        threads=1, min_seconds=0.05, rounds=2, progress=lines.append,
     )  # fmt: skip
-    assert sum("round 2/2" in line for line in lines) == 3
+    assert sum("round 2/2" in line for line in lines) == 4
     assert payload["matmul_gmacs_per_s"] > 0
     assert payload["environment"]["threads"] == 1
     entries = payload["results"]
-    assert [(e["backend"], e["batch"]) for e in entries] == [("eager", 1), ("torchscript", 1), ("onnxruntime", 1)]
+    assert [(e["backend"], e["batch"]) for e in entries] == [
+        ("eager", 1), ("torchscript", 1), ("onnxruntime", 1), ("onnxruntime-rewritten", 1)
+    ]  # fmt: skip
     for entry in entries:
         assert entry["median_ms"] <= entry["p90_ms"]
         assert entry["iterations"] >= 10
@@ -53,6 +61,22 @@ def test_each_case_measures_its_own_peak_memory() -> None:
     assert large["peak_rss_mib"] > small["peak_rss_mib"] + 100
     assert small["peak_rss_mib"] < peak_rss_kib() / 1024, "the small worker must not report this process's peak"
     del ballast
+
+
+def test_onnx_workers_run_without_pytorch(tmp_path: Path) -> None:
+    """An onnxruntime case's process holds only the runtime: its peak memory is a deployed process's."""
+    from squeezenext.deploy.bench import export_for_bench
+
+    program = export_for_bench("sqnxt23v5_w1", 32, tmp_path)["onnxruntime"]
+    case = Case("sqnxt23v5_w1", "onnxruntime", 1, 32, 1, 0.01, 3, program)
+    script = (
+        "import json, sys; from squeezenext.deploy.timing import Case, measure; "
+        "measure(Case(**json.loads(sys.argv[1]))); assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", script, json.dumps(case.__dict__)], check=True)
+    onnx_peak = run_case(case)["peak_rss_mib"]
+    torch_peak = run_case(Case("sqnxt23v5_w1", "eager", 1, 32, 1, 0.01, 3))["peak_rss_mib"]
+    assert onnx_peak < torch_peak - 100
 
 
 def test_torchscript_path_computes_what_the_module_computes() -> None:
@@ -166,6 +190,24 @@ def test_readme_quotes_the_committed_benchmark() -> None:
     assert recomputed == committed["targets"]
     assert targets_table(recomputed) in readme, stale
     assert (ROOT / "docs" / "bench" / "latency.png").read_bytes()[:4] == b"\x89PNG"
+    assert run_line(committed) in readme and fastest_line(committed, OURS) in readme, stale
+
+
+def test_readme_claims_hold_in_the_committed_benchmark() -> None:
+    """The README's sentences under the targets table, checked against the committed run."""
+    committed = json.loads((ROOT / "docs" / "bench" / "bench.json").read_text())
+    verdict = {check["target"]: check["met"] for check in committed["targets"]}
+    for backend in ("onnxruntime", "openvino"):
+        for peer in ("SqueezeNet 1.0", "squeezenet1_1", "mobilenet_v2"):
+            assert verdict[f"v5 vs {peer}, {backend}, batch 1"], (peer, backend)
+    median = {(e["model"], e["backend"], e["batch"]): e["median_ms"] for e in committed["results"]}
+    for model in OURS:
+        assert median[(model, "onnxruntime-rewritten", 1)] > median[(model, "onnxruntime", 1)]
+    assert all(backend in INT8_BACKENDS for backend in fastest_backends(committed).values())
+    int8_targets = {target: met for target, met in verdict.items() if "int8 vs fp32" in target}
+    assert [target for target, met in int8_targets.items() if met] == [
+        "sqnxt23v5_w1 int8 vs fp32 onnxruntime, batch 32"
+    ]
 
 
 def test_openvino_backends_run_the_exported_files() -> None:
@@ -185,7 +227,8 @@ def test_a_missing_openvino_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) 
         run_benchmark(["sqnxt23_w1"], ["openvino"], [1], 32, 1, 0.01, progress=lambda _: None)
 
 
-def test_executorch_backend() -> None:
+def test_executorch_backends() -> None:
     pytest.importorskip("executorch")
-    payload = run_benchmark(["sqnxt23_w1"], ["executorch"], [1], 64, 1, 0.05, progress=lambda _: None)
-    assert payload["results"][0]["backend"] == "executorch" and payload["results"][0]["median_ms"] > 0
+    payload = run_benchmark(["sqnxt23_w1"], ["executorch", "executorch-int8"], [1], 64, 1, 0.05, progress=print)
+    assert [e["backend"] for e in payload["results"]] == ["executorch", "executorch-int8"]
+    assert all(e["median_ms"] > 0 for e in payload["results"])

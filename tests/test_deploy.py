@@ -121,6 +121,20 @@ def test_int8_keeps_accuracy_and_agrees_with_fp32_on_real_images(
     assert accuracy["top1_agreement"] >= 0.6
 
 
+def test_executorch_int8_beside_fp32_on_real_images(
+    fashion_mnist_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("executorch")
+    argv = ["export", str(fashion_mnist_model), "--out", str(tmp_path / "m.onnx"), "--int8", "--executorch"]
+    assert main([*argv, "--calibration-images", "64", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["executorch"]
+    assert report["int8"]["path"] == str(tmp_path / "m.int8.pte") and (tmp_path / "m.int8.pte").stat().st_size > 0
+    assert report["int8"]["bytes"] < report["bytes"] / 2, "int8 weights: under half the fp32 program"
+    accuracy = report["int8"]["accuracy"]
+    assert accuracy["test_images"] == 1000 and accuracy["fp32_top1"] > 50
+    assert abs(accuracy["change_points"]) <= 8.0 and accuracy["top1_agreement"] >= 0.6  # as the int8 ONNX file
+
+
 def test_int8_export_evaluates_on_the_checkpoints_own_data(
     trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -263,6 +263,9 @@ CLI_CASES = [
     CliCase("search-nan-constraint", lambda f, o: ["search", "--constraint", "params<=nan", "--out", str(o / "s")], r"bound must be a finite number"),
     CliCase("search-out-is-a-file", lambda f, o: ["search", "--out", str(f.image)], r"exists and is not a folder"),
     CliCase("search-base-is-a-checkpoint", lambda f, o: ["search", "--base", str(f.trained), "--out", str(o / "s")], r"needs a SqueezeNext base"),
+    CliCase("search-rungs-decreasing", lambda f, o: ["search", "--sampler", "nsga2", "--objective", "error", "--rungs", "8000,2000", "--out", str(o / "s")], r"fidelity rungs must be increasing"),
+    CliCase("search-error-exhaustive", lambda f, o: ["search", "--objective", "error,params", "--out", str(o / "s")], r"error_pct is measured per design"),
+    CliCase("export-executorch-int8-too-few-images", lambda f, o: ["export", "sqnxt23_w1", "--out", str(o / "m.onnx"), "--executorch", "--int8", "--batch", "4", "--calibration-images", "2", "--input-size", "32"], r"int8 calibration needs at least 4 images"),
     # damaged models and images in predict
     CliCase("predict-edited-metadata", lambda f, o: ["predict", str(f.image), "--model", str(f.root / "edited.onnx")], r"damaged"),
     CliCase("predict-decompression-bomb", lambda f, o: ["predict", str(f.bomb), "--model", str(f.root / "good.onnx")], r"bomb\.png"),

@@ -5,6 +5,9 @@ import errno
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +278,30 @@ def test_a_decompression_bomb_is_a_bad_image_that_is_skipped(
     argv = [*FAST, "--data", f"imagefolder:{data}", "--input-size", "16", "--batch-size", "3", "--base-batch", "3"]
     assert main(["train", *argv, "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
     assert "skipped 1 unreadable training images" in capsys.readouterr().out
+
+
+def test_sigterm_stops_any_command_cleanly(tmp_path: Path) -> None:
+    """Outside training (which checkpoints first), SIGTERM unwinds like Ctrl-C: exit 143, no traceback, the
+    output lock and the bench's scratch folder removed, no half-written output."""
+    target = tmp_path / "bench.json"
+    argv = ["bench", "--models", "sqnxt23_w1", "--backends", "eager", "--batch", "1", "--input-size", "32",
+            "--min-seconds", "600", "--json", str(target)]  # fmt: skip
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "squeezenext", *argv],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not any(scratch.iterdir()):  # the bench's scratch folder: the run is under way
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(2)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, output
+    assert "Traceback" not in output
+    assert list(tmp_path.iterdir()) == [scratch] and list(scratch.iterdir()) == []

@@ -16,6 +16,7 @@ from squeezenext.accel.cost import simulate, total
 from squeezenext.accel.hardware import HardwareConfig, resolve_hardware
 from squeezenext.cli import main
 from squeezenext.registry import create_model, get_spec
+from squeezenext.search.accuracy import AccuracyJudge
 from squeezenext.search.evaluate import evaluate_networks
 from squeezenext.search.objectives import Constraint, objective_matrix, pareto_front, total_violation
 from squeezenext.search.run import SearchRequest, run_search
@@ -243,6 +244,9 @@ def test_workers_sharing_one_storage_produce_the_union_of_their_trials(tmp_path:
         ),
         (["--resume"], r"--storage and --resume need an Optuna sampler"),
         (["--objective", "latency"], r"latency_ms is measured per design .* use --sampler nsga2"),
+        (["--objective", "error"], r"error_pct is measured per design .* use --sampler nsga2"),
+        (["--sampler", "nsga2", "--rungs", "8000,2000"], r"fidelity rungs must be increasing image counts"),
+        (["--sampler", "nsga2", "--rungs", "64,256"], r"of at least 128 \(one batch\)"),
         (["--base", "torchvision:alexnet"], r"--space network needs a SqueezeNext base"),
         (
             ["--space", "hardware", "--base", "torchvision:alexnet", "--constraint", "blocks<=3"],
@@ -304,3 +308,43 @@ def test_latency_objective_measures_designs_and_references(tmp_path: Path) -> No
     assert written["points"] and all(point["latency_ms"] > 0 for point in written["points"])
     assert all(reference["latency_ms"] > 0 for reference in written["references"].values())
     assert "latency_ms" in (out / "front.csv").read_text().splitlines()[0]
+
+
+def test_accuracy_judge_trains_promising_designs_longer(tmp_path: Path) -> None:
+    """Successive halving over the rungs: the designs that lead at a rung go on, the others stop there with the
+    error of their last rung; the best design is always trained to the end."""
+    calls: list[tuple[str, int]] = []
+
+    def expected(network: str, images: int) -> float:
+        quality = int(network.removeprefix("design-"))
+        return 50.0 / (1 + quality) + 1000.0 / images  # better designs lower at every rung; more images help
+
+    def fake_error(network: str, images: int, seed: int) -> float:
+        calls.append((network, images))
+        return expected(network, images)
+
+    judge = AccuracyJudge(f"sqlite:///{tmp_path / 'a.db'}", (128, 512, 2048), seed=0, train_error=fake_error)
+    results = {f"design-{q}": judge.error(f"design-{q}") for q in (3, 1, 7, 0, 5, 2, 9, 4, 8, 6)}
+    trained = {name: r["trained_images"] for name, r in results.items()}
+    assert trained["design-9"] == 2048, "the best design reaches the last rung"
+    assert sum(images < 2048 for images in trained.values()) >= 5, "most designs are stopped early"
+    for name, result in results.items():
+        assert result["error_pct"] == expected(name, int(result["trained_images"]))
+        assert [images for network, images in calls if network == name] == [
+            r for r in (128, 512, 2048) if r <= result["trained_images"]
+        ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_error_objective_trains_designs_and_references(tmp_path: Path) -> None:
+    """The error objective end to end: real short Fashion-MNIST training of every design and of v1..v5."""
+    out = tmp_path / "error"
+    argv = ["search", "--out", str(out), "--sampler", "nsga2", "--trials", "3", "--objective", "error,params",
+            "--rungs", "256,1024", "--total-blocks", "4", "--max-blocks", "1", "--stem-kernels", "3,5",
+            "--wiring", "standard", "--input-sizes", "64"]  # fmt: skip
+    assert main(argv) == 0
+    written = json.loads((out / "front.json").read_text())
+    assert written["points"] and all(0 <= point["error_pct"] <= 100 for point in written["points"])
+    assert all(point["trained_images"] in (256, 1024) for point in written["points"])
+    assert all(reference["trained_images"] == 1024 for reference in written["references"].values())
+    assert "error_pct" in (out / "front.csv").read_text().splitlines()[0]

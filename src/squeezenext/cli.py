@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from importlib import metadata
 from typing import NoReturn
@@ -21,11 +23,21 @@ from squeezenext.registry import get_spec, list_models
 from squeezenext.search.commands import add_search_parser
 from squeezenext.specs import Provenance
 from squeezenext.tables import format_table
-from squeezenext.train.commands import add_train_parsers
+from squeezenext.train.commands import SIGNAL_EXIT_BASE, add_train_parsers
 from squeezenext.workload import load_workload, total_macs
 
-EXIT_INTERRUPTED = 130
-"""Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
+EXIT_INTERRUPTED = SIGNAL_EXIT_BASE + signal.SIGINT
+"""Exit status after Ctrl-C, as shells report it."""
+EXIT_TERMINATED = SIGNAL_EXIT_BASE + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that it unwinds like Ctrl-C, and every ``finally`` (locks,
+    temporary files and folders) runs. ``train`` installs its own handler: it checkpoints first."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def _millions(value: int) -> str:
@@ -130,11 +142,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; user errors print one line to stderr and exit with status 2, Ctrl-C exits with 130."""
+    """Entry point; user errors print one line to stderr and exit with status 2, Ctrl-C exits with 130 and
+    SIGTERM with 143, both after cleaning up."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return _main(argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Terminated:
+        return EXIT_TERMINATED
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _main(argv: Sequence[str] | None) -> int:

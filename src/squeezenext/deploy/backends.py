@@ -9,23 +9,36 @@ BACKENDS = (
     "compile",
     "onnxruntime",
     "onnxruntime-int8",
+    "onnxruntime-rewritten",
     "openvino",
     "openvino-int8",
     "executorch",
+    "executorch-int8",
 )
 PYTORCH_BACKENDS = ("eager", "eager-opt", "torchscript", "compile")
 """Backends that run the model in PyTorch itself (no ONNX export)."""
 ONNX_FILE_OF = {
     "onnxruntime": "fp32",
     "onnxruntime-int8": "int8",
+    "onnxruntime-rewritten": "rewritten",
     "openvino": "fp32",
     "openvino-int8": "int8",
 }
-"""Backends that run an exported ONNX file, and which one (the fp32 export or its int8 QDQ quantization)."""
+"""Backends that run an exported ONNX file, and which one: the fp32 export, its int8 QDQ quantization, or the
+fp32 export with the exact graph rewrites (``export --graph-rewrites``)."""
 OPENVINO_BACKENDS = ("openvino", "openvino-int8")
+INT8_BACKENDS = ("onnxruntime-int8", "openvino-int8", "executorch-int8")
+"""Backends that run the int8 quantization (every other one computes in fp32)."""
 OPENVINO_INSTALL = "pip install openvino (or pip install -e '.[edge]')"
 EXECUTORCH_INSTALL = "pip install executorch (or pip install -e '.[edge]')"
-OPTIONAL_RUNTIMES = {"openvino": "openvino", "openvino-int8": "openvino", "executorch": "executorch"}
+EXECUTORCH_BACKENDS = ("executorch", "executorch-int8")
+"""Backends that run an ExecuTorch ``.pte`` program (fp32, or int8 through the XNNPACK quantizer)."""
+OPTIONAL_RUNTIMES = {
+    "openvino": "openvino",
+    "openvino-int8": "openvino",
+    "executorch": "executorch",
+    "executorch-int8": "executorch",
+}
 """Backends whose runtime is an optional package: backend -> the package."""
 INSTALL_HINT = {"openvino": OPENVINO_INSTALL, "executorch": EXECUTORCH_INSTALL}
 

@@ -1,7 +1,7 @@
 """Inference speed of SqueezeNext and its peers, every backend, in one run (``squeezenext bench``).
 
-Each (model, backend, batch) is timed in its own subprocess, with the thread count and glibc allocator
-settings of docs/environment.md, so that peak memory (the child's maximum resident set) and allocator state
+Each (model, backend, batch) is timed in its own subprocess (:mod:`squeezenext.deploy.timing`), with the
+thread count and glibc allocator settings of docs/environment.md, so that peak memory and allocator state
 belong to that measurement alone. The machine's own fp32 matrix-multiply rate is measured in the same
 run and every result is also given as a fraction of it. Speed targets are compared as ratios between
 models measured in this run, never as absolute times.
@@ -9,18 +9,12 @@ models measured in this run, never as absolute times.
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +25,14 @@ from torch import nn
 from squeezenext import networks
 from squeezenext.deploy.backends import (
     BACKENDS,
+    EXECUTORCH_BACKENDS,
+    INT8_BACKENDS,
     ONNX_FILE_OF,
-    OPENVINO_BACKENDS,
     installed,
     missing_runtime,
 )
 from squeezenext.deploy.report import OWN_PEAK_MEMORY
+from squeezenext.deploy.timing import ALLOCATOR_ENV, Case, run_case
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import machine_summary
 from squeezenext.networks import PYTORCHCV_PREFIX
@@ -48,8 +44,8 @@ BENCH_PEERS = (
     *(f"{PYTORCHCV_PREFIX}{name}" for name in OURS),
 )
 """The peers timed beside ours (VGG-19 left out: seconds per image on two cores), pytorchcv's builds of ours."""
-ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
-"""glibc settings that keep large activation buffers (docs/environment.md: 1.5-3x faster batch-32 torch runs)."""
+BENCH_CALIBRATION_IMAGES = 64
+"""Random images the bench's int8 files are calibrated on: they time speed, not accuracy."""
 
 
 def pytorchcv_available() -> bool:
@@ -84,36 +80,9 @@ def matmul_gmacs(threads: int, size: int = 2048, repeats: int = 5) -> float:
     return size**3 / statistics.median(times) / 1e9
 
 
-@dataclass(frozen=True)
-class Case:
-    """One measurement."""
-
-    model: str
-    backend: str
-    batch: int
-    input_size: int
-    threads: int
-    min_seconds: float
-    min_iterations: int
-    onnx_path: str = ""
-    """The file the backend runs: an ONNX export, or an ExecuTorch ``.pte`` program."""
-
-
-def _timed(run: Callable[[], object], case: Case) -> list[float]:
-    for _ in range(3):
-        run()
-    times: list[float] = []
-    started = time.perf_counter()
-    while len(times) < case.min_iterations or time.perf_counter() - started < case.min_seconds:
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def export_for_bench(model: str, input_size: int, work: Path, *, int8: bool = True) -> dict[str, str]:
-    """fp32 (and, with ``int8``, int8) ONNX files of ``model`` (dynamic batch), made once per run in the parent
-    process."""
+def export_for_bench(model: str, input_size: int, work: Path, kinds: Collection[str] = ("fp32",)) -> dict[str, str]:
+    """The ONNX files of ``model`` (dynamic batch) of the given kinds (``ONNX_FILE_OF``'s values), made once
+    per run in the parent process: backend -> file, for every backend whose kind was made."""
     from squeezenext.deploy.export import LoadedModel, export_onnx, int8_path
     from squeezenext.deploy.quantize import quantize_int8
     from squeezenext.pretrained import IMAGENET_MEAN, IMAGENET_STD
@@ -122,35 +91,36 @@ def export_for_bench(model: str, input_size: int, work: Path, *, int8: bool = Tr
     preprocessing = Preprocessing("imagenet", input_size, 3, IMAGENET_MEAN, IMAGENET_STD, True)
     loaded = LoadedModel(model, build_module(model), [str(i) for i in range(1000)], preprocessing, None)
     fp32 = work / (Path(model.replace(":", "_")).name + ".onnx")
-    export_onnx(loaded, fp32, batch=None)
-    files = {"fp32": str(fp32)}
-    if int8:
+    files: dict[str, str] = {}
+    if {"fp32", "int8"} & set(kinds):
+        export_onnx(loaded, fp32, batch=None)
+        files["fp32"] = str(fp32)
+    if "int8" in kinds:
         quantized = int8_path(fp32)
-        calibration = np.random.default_rng(0).standard_normal((64, 3, input_size, input_size)).astype(np.float32)
-        quantize_int8(fp32, quantized, calibration)
+        quantize_int8(fp32, quantized, _random_images(BENCH_CALIBRATION_IMAGES, input_size))
         files["int8"] = str(quantized)
+    if "rewritten" in kinds:
+        rewritten = fp32.with_name(f"{fp32.stem}.rewritten.onnx")
+        export_onnx(loaded, rewritten, batch=None, rewrite=True)
+        files["rewritten"] = str(rewritten)
     return {backend: files[kind] for backend, kind in ONNX_FILE_OF.items() if kind in files}
 
 
-def executorch_for_bench(model: str, batch: int, input_size: int, work: Path) -> str:
-    """The XNNPACK ``.pte`` program of ``model`` for one batch size (fixed shapes), made in the parent process."""
+def executorch_for_bench(model: str, batch: int, input_size: int, work: Path, *, int8: bool = False) -> str:
+    """The XNNPACK ``.pte`` program of ``model`` for one batch size (fixed shapes), made in the parent process;
+    int8 calibrated on random images (speed only, like the int8 ONNX files)."""
     from squeezenext.deploy.executorch_runtime import lower_to_xnnpack
 
-    path = work / f"{Path(model.replace(':', '_')).name}-batch{batch}.pte"
-    path.write_bytes(lower_to_xnnpack(build_module(model), torch.randn(batch, 3, input_size, input_size)))
+    kind = "int8-" if int8 else ""
+    path = work / f"{Path(model.replace(':', '_')).name}-{kind}batch{batch}.pte"
+    calibration = _random_images(max(batch, BENCH_CALIBRATION_IMAGES), input_size) if int8 else None
+    example = torch.from_numpy(_random_images(batch, input_size))
+    path.write_bytes(lower_to_xnnpack(build_module(model), example, calibration))
     return str(path)
 
 
-def _onnx_runner(case: Case) -> Callable[[np.ndarray], object]:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = case.threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(case.onnx_path, options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x})
+def _random_images(count: int, input_size: int) -> np.ndarray:
+    return np.random.default_rng(0).standard_normal((count, 3, input_size, input_size)).astype(np.float32)
 
 
 def torchscript_for_inference(module: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule:
@@ -162,102 +132,6 @@ def torchscript_for_inference(module: nn.Module, example: torch.Tensor) -> torch
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(module.eval(), example)  # type: ignore[no-untyped-call]
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
-
-
-def measure(case: Case) -> dict[str, Any]:
-    """Time one case in this process (the worker side of :func:`run_case`)."""
-    from squeezenext.deploy.fold import fold_batchnorm
-
-    torch.set_num_threads(case.threads)
-    x = torch.randn(case.batch, 3, case.input_size, case.input_size)
-    run: Callable[[], object]
-    if case.backend in ONNX_FILE_OF:
-        if case.backend in OPENVINO_BACKENDS:
-            from squeezenext.deploy.openvino_runtime import cpu_runner
-
-            session = cpu_runner(case.onnx_path, case.batch, case.input_size, case.threads)
-        else:
-            session = _onnx_runner(case)
-        x_np = x.numpy()
-
-        def run() -> object:
-            return session(x_np)
-
-    elif case.backend == "eager":
-        module = build_module(case.model)
-
-        def run() -> object:
-            with torch.inference_mode():
-                return module(x)
-
-    elif case.backend == "executorch":
-        from squeezenext.deploy.executorch_runtime import load_method
-
-        method = load_method(case.onnx_path)
-
-        def run() -> object:
-            return method(x)
-
-    elif case.backend == "torchscript":
-        scripted = torchscript_for_inference(build_module(case.model), x)
-
-        def run() -> object:
-            with torch.no_grad():
-                return scripted(x)
-
-    elif case.backend in ("eager-opt", "compile"):
-        folded = fold_batchnorm(build_module(case.model)).to(memory_format=torch.channels_last)
-        if case.backend == "compile":
-            import torch._inductor.config as inductor_config
-
-            inductor_config.freezing = True  # weights as constants: folded, prepacked for the CPU kernels
-        target = torch.compile(folded) if case.backend == "compile" else folded
-        x_cl = x.contiguous(memory_format=torch.channels_last)
-
-        def run() -> object:
-            with torch.inference_mode():
-                return target(x_cl)
-
-    else:
-        raise SqueezeNextError(f"unknown backend {case.backend!r}; valid: {', '.join(BACKENDS)}")
-    times = _timed(run, case)
-    return {"times": times, "peak_rss_kib": peak_rss_kib()}
-
-
-def peak_rss_kib() -> int:
-    """This process's own peak resident memory: ``VmHWM`` of ``/proc/self/status``.
-
-    ``getrusage(RUSAGE_SELF).ru_maxrss`` is no use here: Linux carries it across ``execve``, so a worker
-    started from a large parent reports the parent's peak. ``VmHWM`` belongs to the new address space.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def run_case(case: Case) -> dict[str, Any]:
-    """Measure ``case`` in a fresh subprocess (its peak resident memory is that process's own)."""
-    env = {**os.environ, **ALLOCATOR_ENV, "OMP_NUM_THREADS": str(case.threads)}
-    payload = json.dumps(case.__dict__)
-    process = subprocess.run(
-        [sys.executable, "-m", "squeezenext.deploy.bench", payload], env=env, capture_output=True, text=True
-    )
-    if process.returncode != 0:
-        return {"error": process.stderr.strip().splitlines()[-1] if process.stderr.strip() else "failed"}
-    result: dict[str, Any] = json.loads(process.stdout.strip().splitlines()[-1])
-    times = sorted(result.pop("times"))
-    result.update(
-        median_ms=1e3 * statistics.median(times),
-        p90_ms=1e3 * times[min(len(times) - 1, int(0.9 * len(times)))],
-        iterations=len(times),
-        images_per_s=case.batch / statistics.median(times),
-        peak_rss_mib=result.pop("peak_rss_kib") / 1024,
-    )
-    return result
 
 
 def best_round(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -337,13 +211,15 @@ def run_benchmark(
     measured: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="squeezenext-bench-") as work:
         for model in models:
-            exported = any(b in ONNX_FILE_OF for b in backends)
-            onnx_files = export_for_bench(model, input_size, Path(work)) if exported else {}
+            progress(f"preparing {model}: the files its backends run")
+            kinds = {ONNX_FILE_OF[b] for b in backends if b in ONNX_FILE_OF}
+            onnx_files = export_for_bench(model, input_size, Path(work), kinds) if kinds else {}
             for backend in backends:
                 for batch in batches:
                     program = onnx_files.get(backend, "")
-                    if backend == "executorch":
-                        program = executorch_for_bench(model, batch, input_size, Path(work))
+                    if backend in EXECUTORCH_BACKENDS:
+                        int8 = backend in INT8_BACKENDS
+                        program = executorch_for_bench(model, batch, input_size, Path(work), int8=int8)
                     case = Case(
                         model, backend, batch, input_size, threads, min_seconds, 10 if batch == 1 else 3, program
                     )
@@ -372,13 +248,3 @@ def run_benchmark(
         "memory": OWN_PEAK_MEMORY,
         "results": results,
     }
-
-
-def main() -> None:
-    """Worker entry: ``python -m squeezenext.deploy.bench '<case json>'`` prints the timings as JSON."""
-    case = Case(**json.loads(sys.argv[1]))
-    print(json.dumps(measure(case)))
-
-
-if __name__ == "__main__":
-    main()

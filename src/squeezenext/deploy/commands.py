@@ -7,6 +7,8 @@ import dataclasses
 import json
 import os
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +100,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     # Both files are made in a temporary folder beside the output and moved into place only when all succeeded.
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}{TEMPORARY_MARKER}") as work:
         fp32_tmp, int8_tmp = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
-        report["fp32"] = export_onnx(loaded, fp32_tmp, batch=args.batch, verify_inputs=verify)
+        report["fp32"] = export_onnx(
+            loaded, fp32_tmp, batch=args.batch, verify_inputs=verify, rewrite=args.graph_rewrites
+        )
         checked_on = _check_inputs(loaded, verify, args.batch)  # the other formats are checked on these
         if args.fp16:
             report["fp16"] = convert_fp16(fp32_tmp, Path(work) / "fp16.onnx", checked_on)
@@ -109,10 +113,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.executorch:
             import torch
 
-            from squeezenext.deploy.executorch_runtime import export_pte
+            from squeezenext.deploy.executorch_runtime import export_pte, export_pte_int8, program_logits
 
             example = torch.from_numpy(checked_on[: args.batch or 1])
             report["executorch"] = export_pte(loaded.module, example, Path(work) / "model.pte")
+            if calibration is not None:
+                pte_int8 = Path(work) / "model.int8.pte"
+                report["executorch"]["int8"] = export_pte_int8(loaded.module, example, calibration, pte_int8)
+                if data is not None and not args.no_eval:
+                    report["executorch"]["int8"]["accuracy"] = _int8_accuracy(
+                        loaded, partial(program_logits, Path(work) / "model.pte"), partial(program_logits, pte_int8)
+                    )
         if calibration is not None:
             quantize_int8(fp32_tmp, int8_tmp, calibration)
             report["int8"] = {
@@ -122,7 +133,9 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "calibration_images": len(calibration),
             }
             if data is not None and not args.no_eval:
-                report["accuracy"] = _int8_accuracy(loaded, fp32_tmp, int8_tmp)
+                report["accuracy"] = _int8_accuracy(
+                    loaded, partial(_onnx_logits, fp32_tmp), partial(_onnx_logits, int8_tmp)
+                )
             os.replace(int8_tmp, quantized)
         if "fp16" in report:
             os.replace(Path(work) / "fp16.onnx", half)
@@ -130,6 +143,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         if "executorch" in report:
             os.replace(Path(work) / "model.pte", out.with_suffix(".pte"))
             report["executorch"]["path"] = str(out.with_suffix(".pte"))
+            if "int8" in report["executorch"]:
+                os.replace(Path(work) / "model.int8.pte", int8_path(out.with_suffix(".pte")))
+                report["executorch"]["int8"]["path"] = str(int8_path(out.with_suffix(".pte")))
         if "openvino" in report:
             xml = out.with_suffix(".xml")
             os.replace(Path(work) / "ir.bin", xml.with_suffix(".bin"))
@@ -146,6 +162,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"{fp32['batchnorms_left'] == 0}); max relative error vs PyTorch {fp32['max_relative_error']:.2e} "
             f"on {fp32['verified_on']} images"
         )
+        if fp32["rewrites"] is not None:
+            done = fp32["rewrites"]
+            print(f"exact rewrites: {done['relus_removed']} redundant ReLUs removed; stem {done['stem_note']}")
         if "fp16" in report:
             fp16 = report["fp16"]
             print(
@@ -164,6 +183,18 @@ def cmd_export(args: argparse.Namespace) -> int:
                 f"wrote {pte['path']} (ExecuTorch + XNNPACK, batch {pte['batch']}); max relative error vs PyTorch "
                 f"{pte['max_relative_error']:.2e}"
             )
+            if "int8" in pte:
+                q = pte["int8"]
+                print(
+                    f"wrote {q['path']} (ExecuTorch int8, calibrated on {q['calibration_images']} images); same class "
+                    f"as fp32 PyTorch on {100 * q['top1_agreement_vs_fp32']:.0f}% of {pte['batch']} check images"
+                )
+                if "accuracy" in q:
+                    acc = q["accuracy"]
+                    print(
+                        f"ExecuTorch top-1 on {acc['test_images']} {acc['data']} test images: fp32 "
+                        f"{acc['fp32_top1']:.2f}%, int8 {acc['int8_top1']:.2f}% ({acc['change_points']:+.2f} points)"
+                    )
         if "int8" in report:
             print(f"wrote {report['int8']['path']} (int8, calibrated on {report['int8']['calibration_images']} images)")
         if "accuracy" in report:
@@ -184,12 +215,16 @@ def _check_inputs(loaded: Any, verify: Any, batch: int | None) -> np.ndarray:
     return np.random.default_rng(0).standard_normal((batch or 8, channels, size, size), dtype=np.float32)
 
 
-def _int8_accuracy(loaded: Any, fp32_path: Path, int8_file: Path) -> dict[str, Any]:
-    """Top-1 of the fp32 and int8 files on the checkpoint's whole test split, as its own config builds it."""
+Logits = Callable[[np.ndarray], np.ndarray]
+
+
+def _int8_accuracy(loaded: Any, fp32_logits_of: Logits, int8_logits_of: Logits) -> dict[str, Any]:
+    """Top-1 of an fp32 and an int8 model (functions from images to logits) on the checkpoint's whole test
+    split, as its own config builds it."""
     from squeezenext.deploy.export import relative_error
 
     test_images, test_labels = _dataset_images(loaded, None, 0, "test")
-    fp32_logits, int8_logits = _onnx_logits(fp32_path, test_images), _onnx_logits(int8_file, test_images)
+    fp32_logits, int8_logits = fp32_logits_of(test_images), int8_logits_of(test_images)
     fp32_top1 = 100.0 * float(np.mean(fp32_logits.argmax(axis=1) == test_labels))
     int8_top1 = 100.0 * float(np.mean(int8_logits.argmax(axis=1) == test_labels))
     return {
@@ -288,7 +323,9 @@ def add_deploy_parsers(commands: Any) -> None:
     )
     weights.add_argument("--weights", metavar="PATH", help="registered model: weights from a file")
     export.add_argument(
-        "--int8", action="store_true", help="also write NAME.int8.onnx: static int8 quantization (onnxruntime, QDQ)"
+        "--int8",
+        action="store_true",
+        help="also write NAME.int8.onnx: static int8 quantization (onnxruntime, QDQ); NAME.int8.pte with --executorch",
     )
     export.add_argument(
         "--fp16", action="store_true", help="also write NAME.fp16.onnx: float16 weights and activations, fp32 I/O"
@@ -299,7 +336,13 @@ def add_deploy_parsers(commands: Any) -> None:
     export.add_argument(
         "--executorch",
         action="store_true",
-        help="also write NAME.pte: ExecuTorch with the XNNPACK delegate, fixed batch (--batch, default 1)",
+        help="also write NAME.pte: ExecuTorch with the XNNPACK delegate, fixed batch (--batch, default 1); "
+        "with --int8 also NAME.int8.pte",
+    )
+    export.add_argument(
+        "--graph-rewrites",
+        action="store_true",
+        help="exact graph rewrites: drop ReLUs of non-negative sums, space-to-depth stem (docs/deploy.md)",
     )
     export.add_argument("--calibration", help="data for calibration (default: the checkpoint's training data)")
     export.add_argument("--calibration-images", type=positive_int, default=DEFAULT_CALIBRATION_IMAGES)

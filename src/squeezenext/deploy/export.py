@@ -129,11 +129,19 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
 
 
 def export_onnx(
-    model: LoadedModel, out: str | Path, *, batch: int | None, verify_inputs: torch.Tensor | None = None
+    model: LoadedModel,
+    out: str | Path,
+    *,
+    batch: int | None,
+    verify_inputs: torch.Tensor | None = None,
+    rewrite: bool = False,
 ) -> dict[str, Any]:
-    """Fold BatchNorm, export to ``out`` (``batch=None``: dynamic batch), check, verify; return a report."""
+    """Fold BatchNorm, export to ``out`` (``batch=None``: dynamic batch), apply the exact graph rewrites when
+    asked (:mod:`squeezenext.deploy.rewrite`), check, verify; return a report."""
     import onnx
     import onnxruntime as ort
+
+    from squeezenext.deploy.rewrite import apply_exact_rewrites
 
     out = Path(out)
     size, channels = model.preprocessing.input_size, model.preprocessing.in_channels
@@ -158,6 +166,7 @@ def export_onnx(
         )
         proto = onnx.load(str(tmp))
         name_layers_by_module(proto)
+        rewrites = apply_exact_rewrites(proto) if rewrite else None
         onnx.checker.check_model(proto, full_check=True)
         metadata = {
             "squeezenext.model": model.name,
@@ -188,4 +197,5 @@ def export_onnx(
         "dynamic_batch": batch is None,
         "input_size": size,
         "nodes": len(proto.graph.node),
+        "rewrites": rewrites.as_dict() if rewrites is not None else None,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from squeezenext.deploy.backends import PYTORCH_BACKENDS
+from squeezenext.deploy.backends import INT8_BACKENDS, PYTORCH_BACKENDS
 from squeezenext.paper import PAPER_RATIOS
 from squeezenext.plotting import save_figure, subplots
 from squeezenext.tables import format_table, markdown_table
@@ -68,6 +68,14 @@ def machine_line(payload: dict[str, Any]) -> str:
     return f"All columns: {env['processor']}{extensions}, {threads}, torch {env['torch']}, {runtimes}."
 
 
+def run_line(payload: dict[str, Any]) -> str:
+    """The README's sentence on how the run was made: rounds and this machine's matmul rate in the same run."""
+    return (
+        f"Median latency from one `squeezenext bench` run ({payload['rounds']} interleaved rounds, each case's "
+        f"best kept; fp32 matrix multiply in the same run: {payload['matmul_gmacs_per_s']:.1f} GMAC/s)."
+    )
+
+
 def latency_markdown(payload: dict[str, Any]) -> str:
     """The README's table: one row per model, one column per backend, median ms at each batch size, the
     onnxruntime case's own peak memory, and the machine they all came from."""
@@ -94,15 +102,34 @@ def latency_markdown(payload: dict[str, Any]) -> str:
     return markdown_table(headers, rows) + "\n" + machine_line(payload) + "\n"
 
 
-def fastest_backends(payload: dict[str, Any], batch: int = 1) -> dict[str, str]:
-    """Per model, the backend with the lowest median latency at ``batch`` in this run."""
+def _fastest(payload: dict[str, Any], batch: int, fp32_only: bool) -> dict[str, tuple[float, str]]:
     fastest: dict[str, tuple[float, str]] = {}
     for entry in payload["results"]:
-        if entry["batch"] == batch and "median_ms" in entry:
-            best = fastest.get(entry["model"])
-            if best is None or entry["median_ms"] < best[0]:
-                fastest[entry["model"]] = (entry["median_ms"], entry["backend"])
-    return {model: backend for model, (_, backend) in fastest.items()}
+        if entry["batch"] != batch or "median_ms" not in entry or (fp32_only and entry["backend"] in INT8_BACKENDS):
+            continue
+        best = fastest.get(entry["model"])
+        if best is None or entry["median_ms"] < best[0]:
+            fastest[entry["model"]] = (entry["median_ms"], entry["backend"])
+    return fastest
+
+
+def fastest_backends(payload: dict[str, Any], batch: int = 1) -> dict[str, str]:
+    """Per model, the backend with the lowest median latency at ``batch`` in this run."""
+    return {model: backend for model, (_, backend) in _fastest(payload, batch, fp32_only=False).items()}
+
+
+def fastest_line(payload: dict[str, Any], models: tuple[str, ...], batch: int = 1) -> str:
+    """The README's sentence: for each of ``models``, the fastest backend at ``batch`` and the fastest fp32 one,
+    on the machine of the run."""
+    overall, fp32 = _fastest(payload, batch, fp32_only=False), _fastest(payload, batch, fp32_only=True)
+    env = payload["environment"]
+    extensions = f" ({', '.join(env['cpu_extensions'])})" if env.get("cpu_extensions") else ""
+    parts = [
+        f"{model} {overall[model][1]} ({overall[model][0]:.2f} ms; fp32: {fp32[model][1]}, {fp32[model][0]:.2f} ms)"
+        for model in models
+        if model in overall and model in fp32
+    ]
+    return f"Fastest at batch {batch} on {env['processor']}{extensions}: {'; '.join(parts)}."
 
 
 def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,7 +144,7 @@ def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
         value = slow / fast
         checks.append({"target": name, "ratio": value, "goal": goal, "met": value >= goal})
 
-    for backend in ("onnxruntime", "openvino", "eager", "eager-opt", "torchscript"):
+    for backend in ("onnxruntime", "onnxruntime-rewritten", "openvino", "eager", "eager-opt", "torchscript"):
         if not any(e["backend"] == backend for e in results):
             continue
         v5 = _median(results, "sqnxt23v5_w1", backend, 1)
@@ -145,7 +172,7 @@ def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
             best = min(filter(None, [_median(results, "sqnxt23_w1", b, batch) for b in ours_backends]), default=None)
             ratio(f"sqnxt23_w1 best {name} vs pytorchcv as shipped (eager), batch {batch}", shipped, best, 2.0)
     for entry in results:
-        fp32 = entry["backend"] in ("onnxruntime", "eager-opt", "torchscript", "compile")
+        fp32 = entry["backend"] in ("onnxruntime", "onnxruntime-rewritten", "eager-opt", "torchscript", "compile")
         if entry["model"] == "sqnxt23_w1" and entry["batch"] == 32 and "fraction_of_matmul" in entry and fp32:
             checks.append(
                 {

@@ -12,6 +12,7 @@ from squeezenext.accel.topology import NETWORK_HELP
 from squeezenext.argtypes import non_negative_int, positive_float_list, positive_int, positive_int_list
 from squeezenext.errors import SqueezeNextError
 from squeezenext.paper import PAPER_INPUT_SIZE
+from squeezenext.search.accuracy import DEFAULT_RUNGS
 
 DEFAULT_OUT = Path("runs/search")
 WIRINGS = {"standard": (False,), "v5": (True,), "both": (False, True)}
@@ -82,6 +83,7 @@ def _request(args: argparse.Namespace) -> Any:
         seed=args.seed,
         peers=args.peers,
         input_size=(args.input_sizes or [PAPER_INPUT_SIZE])[0],
+        rungs=tuple(args.rungs),
     )
 
 
@@ -129,7 +131,17 @@ def add_search_parser(commands: Any) -> None:
         "--hardware", default=DEFAULT_HARDWARE, help=f"preset or YAML file (default {DEFAULT_HARDWARE})"
     )
     parser.add_argument(
-        "--objective", default="time,energy", help="comma-separated: time, energy, edp, utilization, params, macs"
+        "--objective",
+        default="time,energy",
+        help="comma-separated: time, energy, edp, utilization, params, macs; measured per design (Optuna samplers, "
+        "slow): latency (onnxruntime, batch 1), error (top-1 error after short Fashion-MNIST training)",
+    )
+    parser.add_argument(
+        "--rungs",
+        type=positive_int_list,
+        default=list(DEFAULT_RUNGS),
+        help="error objective: training images of each fidelity rung, pruned between rungs "
+        f"(default {','.join(map(str, DEFAULT_RUNGS))})",
     )
     parser.add_argument("--constraint", action="append", default=[], metavar="KEY<=VALUE",
                         help="e.g. 'params<=930016', 'macs<=300e6', 'blocks==21' (repeatable)")  # fmt: skip

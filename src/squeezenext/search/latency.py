@@ -23,7 +23,8 @@ LATENCY_BACKEND = "onnxruntime"
 
 def onnx_latency_ms(network: str | SqueezeNextSpec, input_size: int, threads: int | None = None) -> float:
     """Median latency (ms) of one image through onnxruntime fp32 for a network argument or a spec."""
-    from squeezenext.deploy.bench import Case, export_for_bench, run_case
+    from squeezenext.deploy.bench import export_for_bench
+    from squeezenext.deploy.timing import Case, run_case
 
     threads = threads or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="squeezenext-latency-") as folder:
@@ -32,7 +33,7 @@ def onnx_latency_ms(network: str | SqueezeNextSpec, input_size: int, threads: in
             path = work / f"{network.name}.yaml"
             write_spec_file(network, path)
             network = str(path)
-        onnx_path = export_for_bench(network, input_size, work, int8=False)[LATENCY_BACKEND]
+        onnx_path = export_for_bench(network, input_size, work)[LATENCY_BACKEND]
         case = Case(network, LATENCY_BACKEND, 1, input_size, threads, LATENCY_MIN_SECONDS, LATENCY_MIN_ITERATIONS,
                     onnx_path)  # fmt: skip
         result = run_case(case)

@@ -24,16 +24,22 @@ OBJECTIVES = {
     "params": "params",
     "macs": "macs",
     "latency": "latency_ms",
+    "error": "error_pct",
 }
 """Objective names accepted by ``--objective`` and the metric each one reads."""
-MEASURED = frozenset({"latency_ms"})
-"""Metrics measured per design (not by the cost model): Optuna samplers only."""
+MEASURED = frozenset({"latency_ms", "error_pct"})
+"""Metrics measured per design (not by the cost model): Optuna samplers only. ``latency_ms``: onnxruntime at
+batch 1 (:mod:`squeezenext.search.latency`); ``error_pct``: top-1 error after short training
+(:mod:`squeezenext.search.accuracy`), with ``trained_images`` beside it."""
 MAXIMIZED = frozenset({"utilization"})
 METRICS = ("time_ms", "energy", "edp", "utilization", "params", "macs", "blocks", "width")
 """Every metric of a candidate: simulated time (ms, compute + stalls), energy (the hardware's unit), energy x
 time (unit x ms), utilization (MACs / (PEs x cycles)), parameters (paper convention), MACs, total blocks,
 width multiplier."""
-CONSTRAINT_KEYS = {**OBJECTIVES, "time_ms": "time_ms", "latency_ms": "latency_ms", "blocks": "blocks", "width": "width"}
+CONSTRAINT_KEYS = {
+    **OBJECTIVES,
+    **{metric: metric for metric in ("time_ms", "latency_ms", "error_pct", "blocks", "width")},
+}
 """Keys a constraint may name: every objective (and ``time_ms``), ``blocks`` and ``width``."""
 _CONSTRAINT = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|==|<|>)\s*(\S+)\s*$")
 _TOLERANCE = 1e-9

@@ -15,6 +15,7 @@ import dataclasses
 import fcntl
 import json
 import math
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,11 +26,13 @@ import numpy as np
 from squeezenext.accel.cost import HardwareArrays
 from squeezenext.accel.hardware import HardwareConfig
 from squeezenext.accel.topology import load_network
+from squeezenext.search.accuracy import AccuracyJudge
 from squeezenext.search.evaluate import SegmentCosts, distribution_metrics, evaluate_fixed_network, segment_costs
 from squeezenext.search.latency import onnx_latency_ms
 from squeezenext.search.objectives import MAXIMIZED, METRICS, OBJECTIVES
 from squeezenext.search.run import STUDY_NAME, Candidate, SearchRequest, SearchResult, select_front
 from squeezenext.search.space import SearchError, Template
+from squeezenext.specfile import write_spec_file
 from squeezenext.specs import SqueezeNextSpec
 
 OPEN_ATTEMPTS = 5
@@ -54,6 +57,7 @@ def _definition(request: SearchRequest) -> str:
             "objectives": list(request.objectives),
             "constraints": [str(c) for c in request.constraints],
             "input_size": request.input_size,
+            **({"rungs": list(request.rungs)} if "error_pct" in request.measured_metrics() else {}),
         },
         sort_keys=True,
     )
@@ -92,6 +96,8 @@ class _Evaluator:
         self.request, self.spec, self.base = request, spec, base
         self.segments: dict[tuple[Template, HardwareConfig], SegmentCosts] = {}
         self.latency: dict[object, float] = {}
+        self.errors: dict[object, dict[str, float]] = {}
+        self.judge: AccuracyJudge | None = None
         self.workload = None if spec is not None else load_network(request.base, input_size=request.input_size)
 
     def hardware(self, params: dict[str, Any]) -> HardwareConfig:
@@ -144,16 +150,34 @@ class _Evaluator:
         return self._measured(Candidate(hardware, {k: float(values[k][0, 0]) for k in METRICS}, template, blocks))
 
     def _measured(self, candidate: Candidate) -> Candidate:
-        """The candidate with its measured metrics (CPU latency), when the search needs them; one measurement per
-        network (the accelerator does not change it)."""
-        if "latency_ms" not in self.request.measured_metrics():
+        """The candidate with its measured metrics (CPU latency, accuracy), when the search needs them; one
+        measurement per network (the accelerator does not change it)."""
+        needed = self.request.measured_metrics()
+        if not needed:
             return candidate
         spec = candidate.spec("candidate")
         key = (spec.blocks, candidate.template) if spec is not None else None
-        if key not in self.latency:
-            network = spec if spec is not None else self.request.base
-            self.latency[key] = onnx_latency_ms(network, self.request.input_size)
-        return dataclasses.replace(candidate, metrics={**candidate.metrics, "latency_ms": self.latency[key]})
+        measured: dict[str, float] = {}
+        if "latency_ms" in needed:
+            if key not in self.latency:
+                network = spec if spec is not None else self.request.base
+                self.latency[key] = onnx_latency_ms(network, self.request.input_size)
+            measured["latency_ms"] = self.latency[key]
+        if "error_pct" in needed:
+            if key not in self.errors:
+                self.errors[key] = self._error(spec)
+            measured.update(self.errors[key])
+        return dataclasses.replace(candidate, metrics={**candidate.metrics, **measured})
+
+    def _error(self, spec: SqueezeNextSpec | None) -> dict[str, float]:
+        if self.judge is None:
+            self.judge = AccuracyJudge(_storage(self.request.storage), self.request.rungs, self.request.seed)
+        if spec is None:
+            return self.judge.error(self.request.base)
+        with tempfile.TemporaryDirectory(prefix="squeezenext-search-spec-") as folder:
+            path = Path(folder) / f"{spec.name}.yaml"
+            write_spec_file(spec, path)
+            return self.judge.error(str(path))
 
 
 def _stored(evaluator: _Evaluator, trial: Any) -> Candidate:

@@ -30,7 +30,8 @@ SEARCH_ENTRIES = (
     "search.db.lock",
 )
 """What a search writes into its folder (``--overwrite`` removes exactly these)."""
-MEASURED_COLUMNS = tuple(sorted(MEASURED))
+MEASURED_COLUMNS = (*sorted(MEASURED), "trained_images")
+"""Measured metrics, and the training images an ``error_pct`` was measured after (fewer for a pruned design)."""
 
 
 def point_name(index: int) -> str:
@@ -164,7 +165,7 @@ def plot_front(result: SearchResult, path: Path) -> None:
     axes.plot(xs, ys, "o-", color="#c44e52", label="Pareto front", markersize=5)
     for label, values in result.references.items():
         if OBJECTIVES[x_name] not in values or OBJECTIVES[y_name] not in values:
-            continue  # a measured objective: the references are not measured
+            continue  # a metric the references were not measured for
         axes.scatter([values[OBJECTIVES[x_name]]], [values[OBJECTIVES[y_name]]], marker="*", s=120, color="#4c72b0")
         axes.annotate(label, (values[OBJECTIVES[x_name]], values[OBJECTIVES[y_name]]), textcoords="offset points",
                       xytext=(5, 5))  # fmt: skip

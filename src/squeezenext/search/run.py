@@ -27,6 +27,7 @@ from squeezenext.errors import SqueezeNextError
 from squeezenext.paper import PAPER_INPUT_SIZE, PAPER_RATIOS
 from squeezenext.peers import PEERS
 from squeezenext.registry import get_spec
+from squeezenext.search.accuracy import DEFAULT_RUNGS, check_rungs, short_training_error
 from squeezenext.search.evaluate import evaluate_fixed_network, evaluate_networks
 from squeezenext.search.objectives import (
     MEASURED,
@@ -68,8 +69,11 @@ class SearchRequest:
     seed: int = 0
     peers: bool = False
     input_size: int = PAPER_INPUT_SIZE
+    rungs: tuple[int, ...] = DEFAULT_RUNGS
+    """Training images of each fidelity rung of the ``error`` objective (:mod:`squeezenext.search.accuracy`)."""
 
     def __post_init__(self) -> None:
+        check_rungs(self.rungs)
         if self.space not in SPACE_KINDS:
             raise SearchError(f"space must be one of {', '.join(SPACE_KINDS)}, got {self.space!r}")
         if self.sampler not in SAMPLERS:
@@ -174,6 +178,9 @@ def reference_metrics(request: SearchRequest, hardware: HardwareConfig) -> dict[
             from squeezenext.search.latency import onnx_latency_ms
 
             measured["latency_ms"] = onnx_latency_ms(name, request.input_size)  # in the same run as the designs
+        if "error_pct" in request.measured_metrics():  # the last rung's training, never pruned
+            images = request.rungs[-1]
+            measured.update(error_pct=short_training_error(name, images, request.seed), trained_images=images)
         result[label] = {
             **measured,
             "time_ms": cost.time_s * 1e3,
