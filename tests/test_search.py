@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -201,12 +202,12 @@ def test_killed_search_resumes_without_losing_or_repeating_trials(tmp_path: Path
     assert json.loads((out / "front.json").read_text())["evaluated"] == target
 
 
-def test_workers_sharing_one_storage_produce_the_union_of_their_trials(tmp_path: Path) -> None:
-    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+def _workers_share(storage: str, folder: Path) -> None:
+    """Three workers on one storage: their trials are the union, none repeated, and the last front covers all."""
     workers = [
         subprocess.Popen(
             _search_command(
-                tmp_path / f"worker{i}", "--trials", "60", "--storage", storage, "--resume", "--seed", str(i)
+                folder / f"worker{i}", "--trials", "60", "--storage", storage, "--resume", "--seed", str(i)
             ),
             env=env(),
             stdout=subprocess.DEVNULL,
@@ -221,8 +222,49 @@ def test_workers_sharing_one_storage_produce_the_union_of_their_trials(tmp_path:
     trials = _finished(storage)
     numbers = [number for number, _, _ in trials]
     assert len(set(numbers)) == len(numbers) >= 60
-    evaluated = [json.loads((tmp_path / f"worker{i}" / "front.json").read_text())["evaluated"] for i in range(3)]
+    evaluated = [json.loads((folder / f"worker{i}" / "front.json").read_text())["evaluated"] for i in range(3)]
     assert max(evaluated) == len(trials), "the last worker's front covers every worker's trials"
+
+
+def test_workers_sharing_one_storage_produce_the_union_of_their_trials(tmp_path: Path) -> None:
+    _workers_share(f"sqlite:///{tmp_path / 'shared.db'}", tmp_path)
+
+
+@pytest.fixture
+def postgresql_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server (Debian's binaries, run as ``nobody``: PostgreSQL refuses root; its folder
+    is outside pytest's root-only temporary tree)."""
+    import shutil
+    import socket
+    import tempfile
+
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.skip("PostgreSQL's initdb/pg_ctl are not installed")
+    pytest.importorskip("psycopg")  # SQLAlchemy 2 maps postgresql:// to psycopg 3
+    cluster = Path(tempfile.mkdtemp(prefix="squeezenext-pg-"))
+    os.chown(cluster, 65534, 65534)
+    as_nobody = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    subprocess.run([*as_nobody, initdb, "-D", str(cluster / "data"), "-A", "trust", "-U", "search"], check=True,
+                   capture_output=True)  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = f"-p {port} -k {cluster} -h 127.0.0.1"
+    subprocess.run([*as_nobody, pg_ctl, "-D", str(cluster / "data"), "-o", options, "-l", str(cluster / "log"), "-w",
+                    "start"], check=True, capture_output=True)  # fmt: skip
+    try:
+        yield f"postgresql://search@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_nobody, pg_ctl, "-D", str(cluster / "data"), "-m", "immediate", "stop"],
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(cluster, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_workers_sharing_a_postgresql_storage(postgresql_url: str, tmp_path: Path) -> None:
+    """The documented multi-machine setup, on a real PostgreSQL server."""
+    _workers_share(postgresql_url, tmp_path)
 
 
 @pytest.mark.parametrize(
