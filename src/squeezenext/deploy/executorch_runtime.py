@@ -28,6 +28,11 @@ PTE_TOLERANCE = 1e-4
 """Largest accepted ``max |executorch - torch| / max |torch|`` for an fp32 ``.pte`` export."""
 
 
+def calibration_used(images: int, batch: int) -> int:
+    """How many calibration images a fixed-batch program is calibrated on: whole batches only."""
+    return images - images % batch
+
+
 def _quantized(graph: nn.Module, example: torch.Tensor, calibration: np.ndarray) -> nn.Module:
     """``graph`` (an exported module) quantized to int8 for XNNPACK, calibrated on ``calibration`` images fed in
     batches of ``example``'s size (the program's shapes are fixed)."""
@@ -40,7 +45,7 @@ def _quantized(graph: nn.Module, example: torch.Tensor, calibration: np.ndarray)
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
     prepared = prepare_pt2e(graph, quantizer)
     batch = int(example.shape[0])
-    usable = len(calibration) - len(calibration) % batch
+    usable = calibration_used(len(calibration), batch)
     if usable == 0:
         raise SqueezeNextError(f"int8 calibration needs at least {batch} images (the program's batch size)")
     with torch.no_grad():
@@ -132,7 +137,7 @@ def export_pte_int8(module: nn.Module, example: torch.Tensor, calibration: np.nd
     return {
         "batch": int(example.shape[0]),
         "bytes": path.stat().st_size,
-        "calibration_images": len(calibration) - len(calibration) % int(example.shape[0]),
+        "calibration_images": calibration_used(len(calibration), int(example.shape[0])),
         "relative_error_vs_fp32": relative_error(actual, expected),
         "top1_agreement_vs_fp32": float(np.mean(actual.argmax(axis=1) == expected.argmax(axis=1))),
     }

@@ -197,5 +197,5 @@ def export_onnx(
         "dynamic_batch": batch is None,
         "input_size": size,
         "nodes": len(proto.graph.node),
-        "rewrites": rewrites.as_dict() if rewrites is not None else None,
+        "rewrites": dataclasses.asdict(rewrites) if rewrites is not None else None,
     }

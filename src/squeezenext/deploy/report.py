@@ -59,13 +59,18 @@ MEMORY_BACKEND = "onnxruntime"
 """The backend whose peak memory the README's table shows (the deployment runtime; every case's is in the JSON)."""
 
 
+def _cpu(env: dict[str, Any]) -> str:
+    """The CPU model with its vector/matrix extensions, e.g. ``AMD EPYC (AVX2, FMA)``."""
+    extensions = f" ({', '.join(env['cpu_extensions'])})" if env.get("cpu_extensions") else ""
+    return f"{env['processor']}{extensions}"
+
+
 def machine_line(payload: dict[str, Any]) -> str:
     """The machine every column of a run came from: CPU model, extensions, threads, runtime versions."""
     env = payload["environment"]
-    extensions = f" ({', '.join(env['cpu_extensions'])})" if env.get("cpu_extensions") else ""
     runtimes = f"onnxruntime {env['onnxruntime']}" + (f", OpenVINO {env['openvino']}" if env.get("openvino") else "")
     threads = f"{env['threads']} threads"
-    return f"All columns: {env['processor']}{extensions}, {threads}, torch {env['torch']}, {runtimes}."
+    return f"All columns: {_cpu(env)}, {threads}, torch {env['torch']}, {runtimes}."
 
 
 def run_line(payload: dict[str, Any]) -> str:
@@ -122,14 +127,12 @@ def fastest_line(payload: dict[str, Any], models: tuple[str, ...], batch: int = 
     """The README's sentence: for each of ``models``, the fastest backend at ``batch`` and the fastest fp32 one,
     on the machine of the run."""
     overall, fp32 = _fastest(payload, batch, fp32_only=False), _fastest(payload, batch, fp32_only=True)
-    env = payload["environment"]
-    extensions = f" ({', '.join(env['cpu_extensions'])})" if env.get("cpu_extensions") else ""
     parts = [
         f"{model} {overall[model][1]} ({overall[model][0]:.2f} ms; fp32: {fp32[model][1]}, {fp32[model][0]:.2f} ms)"
         for model in models
         if model in overall and model in fp32
     ]
-    return f"Fastest at batch {batch} on {env['processor']}{extensions}: {'; '.join(parts)}."
+    return f"Fastest at batch {batch} on {_cpu(payload['environment'])}: {'; '.join(parts)}."
 
 
 def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:

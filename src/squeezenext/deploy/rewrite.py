@@ -36,13 +36,6 @@ class RewriteReport:
     stem_space_to_depth: bool
     stem_note: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "relus_removed": self.relus_removed,
-            "stem_space_to_depth": self.stem_space_to_depth,
-            "stem_note": self.stem_note,
-        }
-
 
 def drop_redundant_relus(proto: Any) -> int:
     """Remove every ReLU whose input is provably non-negative; return how many were removed."""

@@ -89,7 +89,6 @@ class AccuracyJudge:
         from optuna.trial import TrialState
 
         trial = self.study.ask()
-        trial.set_user_attr("network", network)
         error = float("nan")
         for images in self.rungs:
             error = self.train_error(network, images, self.seed)

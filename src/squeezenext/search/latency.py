@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from squeezenext.search.space import SearchError
-from squeezenext.specfile import write_spec_file
+from squeezenext.specfile import network_argument
 from squeezenext.specs import SqueezeNextSpec
 
 LATENCY_MIN_SECONDS = 1.0
@@ -27,16 +27,11 @@ def onnx_latency_ms(network: str | SqueezeNextSpec, input_size: int, threads: in
     from squeezenext.deploy.timing import Case, run_case
 
     threads = threads or os.cpu_count() or 1
-    with tempfile.TemporaryDirectory(prefix="squeezenext-latency-") as folder:
-        work = Path(folder)
-        if isinstance(network, SqueezeNextSpec):
-            path = work / f"{network.name}.yaml"
-            write_spec_file(network, path)
-            network = str(path)
-        onnx_path = export_for_bench(network, input_size, work)[LATENCY_BACKEND]
-        case = Case(network, LATENCY_BACKEND, 1, input_size, threads, LATENCY_MIN_SECONDS, LATENCY_MIN_ITERATIONS,
+    with network_argument(network) as argument, tempfile.TemporaryDirectory(prefix="squeezenext-latency-") as work:
+        onnx_path = export_for_bench(argument, input_size, Path(work))[LATENCY_BACKEND]
+        case = Case(argument, LATENCY_BACKEND, 1, input_size, threads, LATENCY_MIN_SECONDS, LATENCY_MIN_ITERATIONS,
                     onnx_path)  # fmt: skip
         result = run_case(case)
     if "error" in result:
-        raise SearchError(f"timing {network} in onnxruntime failed: {result['error']}")
+        raise SearchError(f"timing {argument} in onnxruntime failed: {result['error']}")
     return float(result["median_ms"])

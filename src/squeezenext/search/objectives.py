@@ -40,7 +40,8 @@ CONSTRAINT_KEYS = {
     **OBJECTIVES,
     **{metric: metric for metric in ("time_ms", "latency_ms", "error_pct", "blocks", "width")},
 }
-"""Keys a constraint may name: every objective (and ``time_ms``), ``blocks`` and ``width``."""
+"""Keys a constraint may name: every objective, and the metrics ``time_ms``, ``latency_ms``, ``error_pct``,
+``blocks`` and ``width`` by their own names."""
 _CONSTRAINT = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|==|<|>)\s*(\S+)\s*$")
 _TOLERANCE = 1e-9
 

@@ -15,7 +15,6 @@ import dataclasses
 import fcntl
 import json
 import math
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +31,7 @@ from squeezenext.search.latency import onnx_latency_ms
 from squeezenext.search.objectives import MAXIMIZED, METRICS, OBJECTIVES
 from squeezenext.search.run import STUDY_NAME, Candidate, SearchRequest, SearchResult, select_front
 from squeezenext.search.space import SearchError, Template
-from squeezenext.specfile import write_spec_file
+from squeezenext.specfile import network_argument
 from squeezenext.specs import SqueezeNextSpec
 
 OPEN_ATTEMPTS = 5
@@ -157,27 +156,20 @@ class _Evaluator:
             return candidate
         spec = candidate.spec("candidate")
         key = (spec.blocks, candidate.template) if spec is not None else None
+        network = spec if spec is not None else self.request.base
         measured: dict[str, float] = {}
         if "latency_ms" in needed:
             if key not in self.latency:
-                network = spec if spec is not None else self.request.base
                 self.latency[key] = onnx_latency_ms(network, self.request.input_size)
             measured["latency_ms"] = self.latency[key]
         if "error_pct" in needed:
             if key not in self.errors:
-                self.errors[key] = self._error(spec)
+                if self.judge is None:
+                    self.judge = AccuracyJudge(_storage(self.request.storage), self.request.rungs, self.request.seed)
+                with network_argument(network) as argument:
+                    self.errors[key] = self.judge.error(argument)
             measured.update(self.errors[key])
         return dataclasses.replace(candidate, metrics={**candidate.metrics, **measured})
-
-    def _error(self, spec: SqueezeNextSpec | None) -> dict[str, float]:
-        if self.judge is None:
-            self.judge = AccuracyJudge(_storage(self.request.storage), self.request.rungs, self.request.seed)
-        if spec is None:
-            return self.judge.error(self.request.base)
-        with tempfile.TemporaryDirectory(prefix="squeezenext-search-spec-") as folder:
-            path = Path(folder) / f"{spec.name}.yaml"
-            write_spec_file(spec, path)
-            return self.judge.error(str(path))
 
 
 def _stored(evaluator: _Evaluator, trial: Any) -> Candidate:
