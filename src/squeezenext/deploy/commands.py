@@ -95,6 +95,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     calibration_data = args.calibration or data or "fake"
     if args.int8:  # before anything is written: bad calibration data fails first
         calibration, _ = _dataset_images(loaded, calibration_data, args.calibration_images, "train")
+        if args.executorch:
+            from squeezenext.deploy.executorch_runtime import calibration_used
+
+            calibration_used(len(calibration), args.batch or 1)
     quantized, half = int8_path(out), fp16_path(out)
     report: dict[str, Any] = {}
     # Both files are made in a temporary folder beside the output and moved into place only when all succeeded.

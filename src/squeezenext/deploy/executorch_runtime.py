@@ -29,7 +29,10 @@ PTE_TOLERANCE = 1e-4
 
 
 def calibration_used(images: int, batch: int) -> int:
-    """How many calibration images a fixed-batch program is calibrated on: whole batches only."""
+    """How many calibration images a fixed-batch program is calibrated on: whole batches only (an error when
+    there is not even one)."""
+    if images < batch:
+        raise SqueezeNextError(f"int8 calibration needs at least {batch} images (the program's batch size)")
     return images - images % batch
 
 
@@ -46,8 +49,6 @@ def _quantized(graph: nn.Module, example: torch.Tensor, calibration: np.ndarray)
     prepared = prepare_pt2e(graph, quantizer)
     batch = int(example.shape[0])
     usable = calibration_used(len(calibration), batch)
-    if usable == 0:
-        raise SqueezeNextError(f"int8 calibration needs at least {batch} images (the program's batch size)")
     with torch.no_grad():
         for start in range(0, usable, batch):
             prepared(torch.from_numpy(np.ascontiguousarray(calibration[start : start + batch])))
