@@ -1,12 +1,14 @@
-"""A CPU-latency search: the SqueezeNext family member fastest in onnxruntime on this machine, beside v5.
+"""A CPU-latency search: the SqueezeNext family member fastest in one runtime on this machine, beside v5.
 
-    python benchmarks/latency_search.py [--trials 40] [--seeds 0,1]
+    python benchmarks/latency_search.py [--trials 40] [--seeds 0,1] [--backend onnxruntime]
 
 Searches the paper's-question space (21 blocks, width 1.0, stem 3/5/7, v5 wiring on or off, parameters between
-1.0-SqNxt-23's and 1.0-SqNxt-23v5's) with NSGA-II for measured onnxruntime fp32 latency at batch 1 (v1..v5 timed
-in the same run), then trains the fastest design with the short Fashion-MNIST recipe and the seeds that
-docs/results/search_accuracy.json used for v5, so its accuracy is compared under the same recipe and seeds.
-Writes docs/results/latency_search.json (rendered into docs/search.md by benchmarks/search_report.py).
+1.0-SqNxt-23's and 1.0-SqNxt-23v5's) with NSGA-II for measured latency at batch 1 in ``--backend`` (onnxruntime
+fp32 by default; ``openvino-bf16`` on a CPU with AMX or AVX-512 BF16 searches for the member fastest on its
+bf16 units), with v1..v5 and SqueezeNet 1.0 timed in the same run and runtime, then trains the fastest design
+with the short Fashion-MNIST recipe and the seeds that docs/results/search_accuracy.json used for v5, so its
+accuracy is compared under the same recipe and seeds. Writes docs/results/latency_search-KIND-BACKEND.json,
+KIND naming this CPU kind (rendered into docs/search.md by benchmarks/search_report.py, one section per file).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 
 from squeezenext.argtypes import positive_int, seed_list
 from squeezenext.fileio import check_writable, write_json
-from squeezenext.machine import machine_summary
+from squeezenext.machine import cpu_kind, machine_summary
+from squeezenext.peers import PEERS
+from squeezenext.search.latency import LATENCY_BACKEND, LATENCY_BACKENDS, onnx_latency_ms
 from squeezenext.search.objectives import Constraint
 from squeezenext.search.report import write_search
 from squeezenext.search.run import SearchRequest, run_search
@@ -34,18 +38,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=positive_int, default=40)
     parser.add_argument("--seeds", type=seed_list, default=[0, 1])
+    parser.add_argument("--backend", choices=LATENCY_BACKENDS, default=LATENCY_BACKEND)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "latency_search")
-    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "latency_search.json")
+    parser.add_argument("--json", type=Path, help="default: docs/results/latency_search-KIND-BACKEND.json")
     args = parser.parse_args()
+    args.json = args.json or ROOT / "docs" / "results" / f"latency_search-{cpu_kind()}-{args.backend}.json"
     check_writable(args.json)
     v1, v5 = (load_workload(name, input_size=227) for name in ("sqnxt23_w1", "sqnxt23v5_w1"))
     constraints = (f"params>={v1.params}", f"params<={v5.params}")
     request = SearchRequest(
         objectives=("latency",), constraints=tuple(Constraint.parse(c) for c in constraints), sampler="nsga2",
         trials=args.trials, storage=f"sqlite:///{(args.out / 'search.db').resolve()}", resume=True,
+        latency_backend=args.backend,
     )  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     result = run_search(request)
+    squeezenet_ms = onnx_latency_ms(PEERS["SqueezeNet 1.0"], request.input_size, backend=args.backend)
     write_search(result, args.out / "front")
     fastest = result.front[0]
     spec_path = args.out / "front" / "specs" / "front-001.yaml"
@@ -61,8 +69,10 @@ def main() -> None:
     if sorted(v5_runs) != sorted(args.seeds) or accuracy["epochs"] != 1:
         raise SystemExit("latency_search: error: v5's accuracy was measured with other seeds; rerun search_accuracy.py")
     seeds = ",".join(map(str, args.seeds))
+    backend = f" --backend {args.backend}" if args.backend != LATENCY_BACKEND else ""
     payload = {
-        "command": f"python benchmarks/latency_search.py --trials {args.trials} --seeds {seeds}",
+        "command": f"python benchmarks/latency_search.py --trials {args.trials} --seeds {seeds}{backend}",
+        "backend": args.backend,
         "machine": machine_summary(),
         "trials": result.evaluated,
         "constraints": list(constraints),
@@ -74,7 +84,10 @@ def main() -> None:
             "runs": runs,
             "mean_top1": statistics.fmean(run["top1"] for run in runs),
         },
-        "references_latency_ms": {label: values["latency_ms"] for label, values in result.references.items()},
+        "references_latency_ms": {
+            **{label: values["latency_ms"] for label, values in result.references.items()},
+            "SqueezeNet 1.0": squeezenet_ms,
+        },
         "v5_mean_top1": statistics.fmean(v5_runs.values()),
     }
     write_json(args.json, payload)

@@ -119,13 +119,26 @@ def accuracy_section() -> list[str]:
     ]
 
 
+def latency_results() -> list[Path]:
+    """The committed CPU-latency searches (benchmarks/latency_search.py), one per CPU kind and runtime."""
+    return sorted((ROOT / "docs" / "results").glob("latency_search-*.json"))
+
+
 def latency_section() -> list[str]:
-    """The CPU-latency search (docs/results/latency_search.json), when it was run."""
-    path = ROOT / "docs" / "results" / "latency_search.json"
-    if not path.exists():
+    """The CPU-latency searches, one subsection per committed result."""
+    paths = latency_results()
+    if not paths:
         return []
-    found = json.loads(path.read_text())
+    lines = ["## 4. CPU latency: the family member fastest on a CPU", ""]
+    for path in paths:
+        lines += latency_subsection(json.loads(path.read_text()), path.name)
+    return lines
+
+
+def latency_subsection(found: dict[str, Any], file_name: str) -> list[str]:
+    """One latency search: the fastest design against v1..v5 (and SqueezeNet 1.0) and its accuracy."""
     fastest, references = found["fastest"], found["references_latency_ms"]
+    backend = found.get("backend", "onnxruntime")
     delta = fastest["mean_top1"] - found["v5_mean_top1"]
     rows = [[label, f"{ms:.2f}", f"{references['v5'] / ms:.2f}x"] for label, ms in references.items()]
     design = (
@@ -133,21 +146,32 @@ def latency_section() -> list[str]:
     )
     rows.append([design, f"{fastest['latency_ms']:.2f}", f"{references['v5'] / fastest['latency_ms']:.2f}x"])
     machine = found["machine"]
+    cpu = f"{machine['cpu']} ({', '.join(machine['cpu_extensions'])}, {machine['cpus']} threads)"
     top1 = " / ".join(f"{run['top1']:.2f}" for run in fastest["runs"])
+    squeezenet = references.get("SqueezeNet 1.0")
+    above = (
+        f" It runs {squeezenet / fastest['latency_ms']:.2f}x as fast as SqueezeNet 1.0 in the same runtime and run."
+        if squeezenet
+        else ""
+    )
+    engine = (
+        "This CPU has a matrix engine (AMX)."
+        if "AMX" in machine["cpu_extensions"]
+        else "This CPU has no matrix engine (AMX); on one, `python benchmarks/latency_search.py --backend "
+        "openvino-bf16` searches for the member fastest on it."
+    )
     return [
-        "## 4. CPU latency: the family member fastest on this CPU",
+        f"### {cpu}, {backend}",
         "",
-        f"`{found['command']}`: NSGA-II over the section-1 space ({', '.join(found['constraints'])}), "
-        f"{found['trials']} designs, objective: measured onnxruntime fp32 latency at batch 1, 227x227, v1..v5 timed "
-        "in the same run, on "
-        f"{machine['cpu']} ({', '.join(machine['cpu_extensions'])}, {machine['cpus']} threads):",
+        f"`{found['command']}` (docs/results/{file_name}): NSGA-II over the section-1 space "
+        f"({', '.join(found['constraints'])}), {found['trials']} designs, objective: measured {backend} latency at "
+        f"batch 1, 227x227, v1..v5 timed in the same run:",
         "",
         markdown_table(["design", "latency (ms)", "speed vs v5"], rows),
         "",
         f"Its short-recipe Fashion-MNIST top-1 (seeds {', '.join(str(r['seed']) for r in fastest['runs'])}): "
         f"{top1}%, mean {fastest['mean_top1']:.2f}% against "
-        f"v5's {found['v5_mean_top1']:.2f}% under the same recipe and seeds ({delta:+.2f} points). This CPU has no "
-        "matrix engine (AMX); on one, the same command searches for the member fastest there.",
+        f"v5's {found['v5_mean_top1']:.2f}% under the same recipe and seeds ({delta:+.2f} points).{above} {engine}",
         "",
     ]
 
@@ -283,50 +307,76 @@ def render(
             "in the block counts (tests/test_search.py checks it against whole-network simulation).",
             "",
             *latency_section(),
-            "## Using it",
-            "",
-            "```sh",
-            "squeezenext search --constraint 'params<=930016' --constraint 'macs<=278e6' --out runs/search",
-            "squeezenext search --base sqnxt23v5_w1 --space hardware --out runs/codesign   # accelerator for a network",
-            "squeezenext search --space both --objective time,energy,params --out runs/both   # both at once",
-            "squeezenext search --sampler nsga2 --trials 2000 --total-blocks 0 --widths 0.5,1,1.5,2 --out runs/big",
-            "squeezenext info runs/search/specs/front-001.yaml   # every command takes a spec file",
-            "```",
-            "",
-            "- **Spaces.** `--space network` (blocks per stage at `--total-blocks` (default the base's; 0: any), "
-            "`--min-blocks/--max-blocks`, `--widths`, `--stem-kernels`, `--groups`, `--wiring standard|v5|both`, "
-            "`--head-channels`, `--input-sizes`), `--space hardware` (arrays of `--pe-budget` PEs with sides >= "
-            "`--min-side`, every buffer split in 10% steps unless `--fixed-split`, `--gb-kib`, `--dram-bandwidths`, "
-            "`--dataflow-sets ws+os,ws+os+is`) or `--space both`. The hardware not searched is `--hardware` (preset "
-            "or YAML); the network not searched is `--base` (any network argument: a name, a spec YAML, "
-            "`torchvision:<name>`, an ONNX file, a checkpoint).",
-            "- **Objectives and constraints.** `--objective time,energy,edp,utilization,params,macs` (any subset; "
-            "utilization is maximized, the rest minimized); `--constraint KEY<=VALUE` (also `>=`, `<`, `>`, `==`) on "
-            "any objective, `time_ms`, `blocks` (total) or `width`. Contradictory constraints are refused; when no "
-            "design meets them the error names the three closest designs and what each misses.",
-            "- **Samplers.** `auto` searches exhaustively up to 5,000,000 candidates (seconds), else Optuna's "
-            "NSGA-II; `--sampler nsga2|tpe` with `--trials N` (the study's total of finished trials).",
-            "- **Storage, resume, many workers.** Optuna samplers keep every finished trial in `OUT/search.db` "
-            "(SQLite); a killed search continues with `--resume` and runs only the missing trials. `--storage URL` "
-            "takes any Optuna RDB URL; many workers on many machines share one study by running the same command "
-            "with the same `--storage` and `--resume` (each with its own `--out` and `--seed`), e.g. "
-            "`--storage postgresql://user:pass@host/db` (needs `pip install psycopg2-binary`). Continuing a study "
-            "with a different space, objective or constraint is refused. A trial whose worker was killed stays "
-            "`RUNNING` in the storage and is never counted. Tested with three worker processes on one SQLite file "
-            "(tests/test_search.py); a PostgreSQL server has not been tested.",
-            '- **Outputs** in `--out` (default `runs/search`): `front.json` (`{"points": [...]}`: name, spec, every '
-            "metric, the network's fields, the hardware and, in co-design, its YAML), `front.csv`, `front.md`, "
-            "`front.png` (the feasible candidates, the front, v1..v5 and with `--peers` SqueezeNet 1.0 and AlexNet), "
-            "`convergence.png` (Optuna samplers), `specs/front-NNN.yaml` (a spec file every command accepts) and "
-            "`hardware/front-NNN.yaml` (co-design). `--json` prints front.json's object.",
-            "- **Measured CPU latency.** `--objective latency` (or a `latency_ms` constraint) exports each design to "
-            "ONNX and times it in onnxruntime fp32 at batch 1 in a fresh process, as `squeezenext bench` does (a "
-            "few seconds per design, so Optuna samplers only); v1..v5 are timed in the same run.",
-            "- **Not yet:** short-training accuracy as a search objective (multi-fidelity, with pruning); it is "
-            "measured after the search instead (section 1).",
-            "",
+            *usage_section(),
         ]
     )
+
+
+def usage_section() -> list[str]:
+    """How to run the search (static text; tests/test_results.py checks that docs/search.md holds it)."""
+    return [
+        "## Using it",
+        "",
+        "```sh",
+        "squeezenext search --constraint 'params<=930016' --constraint 'macs<=278e6' --out runs/search",
+        "squeezenext search --base sqnxt23v5_w1 --space hardware --out runs/codesign   # accelerator for a network",
+        "squeezenext search --space both --objective time,energy,params --out runs/both   # both at once",
+        "squeezenext search --sampler nsga2 --trials 2000 --total-blocks 0 --widths 0.5,1,1.5,2 --out runs/big",
+        "squeezenext info runs/search/specs/front-001.yaml   # every command takes a spec file",
+        "```",
+        "",
+        "- **Spaces.** `--space network` (blocks per stage at `--total-blocks` (default the base's; 0: any), "
+        "`--min-blocks/--max-blocks`, `--widths`, `--stem-kernels`, `--groups`, `--wiring standard|v5|both`, "
+        "`--head-channels`, `--input-sizes`), `--space hardware` (arrays of `--pe-budget` PEs with sides >= "
+        "`--min-side`, every buffer split in 10% steps unless `--fixed-split`, `--gb-kib`, "
+        "`--dram-bandwidths`, `--dataflow-sets ws+os,ws+os+is`) or `--space both`. The hardware not searched "
+        "is `--hardware` (preset or YAML); the network not searched is `--base` (any network argument: a "
+        "name, a spec YAML, `torchvision:<name>`, an ONNX file, a checkpoint).",
+        "- **Objectives and constraints.** `--objective time,energy,edp,utilization,params,macs` (any subset;"
+        " utilization is maximized, the rest minimized), plus the measured `latency` and `error` below; "
+        "`--constraint KEY<=VALUE` (also `>=`, `<`, `>`, `==`) on any objective, `time_ms`, `latency_ms`, "
+        "`error_pct`, `blocks` (total) or `width`. Contradictory constraints are refused; when no design "
+        "meets them the error names the three closest designs and what each misses.",
+        "- **Samplers.** `auto` searches exhaustively up to 5,000,000 candidates (seconds), else Optuna's "
+        "NSGA-II; `--sampler nsga2|tpe` with `--trials N` (the study's total of finished trials).",
+        "- **Storage, resume, many workers.** Optuna samplers keep every finished trial in `OUT/search.db` "
+        "(SQLite); a killed search continues with `--resume` and runs only the missing trials. `--storage "
+        "URL` takes any Optuna RDB URL; many workers on many machines share one study by running the same "
+        "command with the same `--storage` and `--resume` (each with its own `--out` and `--seed`), e.g. "
+        "`--storage postgresql://user:pass@host/db` (needs the psycopg driver: `pip install -e "
+        "'.[postgresql]'`; SQLAlchemy 2 maps `postgresql://` to psycopg 3). Continuing a study with a "
+        "different space, objective or constraint is refused. A trial whose worker was killed stays `RUNNING`"
+        " in the storage and is never counted. Tested with three worker processes on one SQLite file "
+        "(tests/test_search.py) and, in a slow test, on a real PostgreSQL server started from the PostgreSQL "
+        "binaries (`initdb`/`pg_ctl`, e.g. Debian's `postgresql` package; the test is skipped where they are "
+        "not installed): the union of the workers' trials, none repeated.",
+        '- **Outputs** in `--out` (default `runs/search`): `front.json` (`{"points": [...]}`: name, spec, '
+        "every metric, the network's fields, the hardware and, in co-design, its YAML), `front.csv`, "
+        "`front.md`, `front.png` (the feasible candidates, the front, v1..v5 and with `--peers` SqueezeNet "
+        "1.0 and AlexNet), `convergence.png` (Optuna samplers), `specs/front-NNN.yaml` (a spec file every "
+        "command accepts) and `hardware/front-NNN.yaml` (co-design). `--json` prints front.json's object.",
+        "- **Measured CPU latency.** `--objective latency` (or a `latency_ms` constraint) exports each design"
+        " to ONNX and times it at batch 1 in a fresh process, as `squeezenext bench` does, in "
+        "`--latency-backend` (onnxruntime fp32 by default; `onnxruntime-int8`, `onnxruntime-rewritten`, "
+        "`openvino`, `openvino-int8`, and `openvino-bf16` on a CPU that computes bf16 natively: AMX or "
+        "AVX-512 BF16). A few seconds per design, so Optuna samplers only; v1..v5 are timed in the same run "
+        "and runtime.",
+        "- **Accuracy from short training.** `--objective error` (or an `error_pct` constraint) trains each "
+        "design with the short Fashion-MNIST recipe (64x64, standard stems, one epoch; "
+        "`squeezenext.train.recipes`) on a growing number of training images, the rungs (`--rungs "
+        "2000,8000,32000` by default), and evaluates it after each rung on the first 2,000 test images. "
+        "Between rungs Optuna's `SuccessiveHalvingPruner` (reduction factor 4) stops the designs that do not "
+        "lead: about one in four goes on, so most designs cost a 2,000-image run and only the promising ones "
+        "the 32,000-image one. Optuna prunes single-objective studies only, so the rungs are kept in a "
+        "companion study (`squeezenext-search-accuracy`) in the same storage as the search, and workers "
+        "sharing a storage share its statistics. A stopped design keeps the error of its last rung and says "
+        "after how many images (`trained_images`, a column of the front's tables): with fewer images its "
+        "error is higher, so it is not favoured. v1..v5 are trained at the last rung with the same seed. The "
+        "test images select the designs here; quote a chosen design's accuracy only after re-measuring it "
+        "with other seeds on the full test set (`benchmarks/search_accuracy.py`, section 1). Minutes per "
+        "design at the default rungs: Optuna samplers only.",
+        "",
+    ]
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from squeezenext.deploy.report import (
     fastest_backends,
     fastest_line,
     latency_markdown,
+    machines_markdown,
     plot_latency,
     results_table,
     run_line,
@@ -27,6 +28,8 @@ from squeezenext.deploy.timing import Case, peak_rss_kib, run_case
 from squeezenext.registry import create_model
 
 ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_BENCH = ROOT / "docs" / "bench" / "amd-avx2.json"
+"""The run whose full table the README shows (the other CPU kinds get a row of the machines table)."""
 
 
 def test_a_tiny_benchmark_run(tmp_path: Path) -> None:
@@ -182,20 +185,88 @@ def test_latency_markdown_has_a_row_per_model_and_a_column_per_backend() -> None
 
 
 def test_readme_quotes_the_committed_benchmark() -> None:
-    committed = json.loads((ROOT / "docs" / "bench" / "bench.json").read_text())
+    committed = json.loads(REFERENCE_BENCH.read_text())
     readme = (ROOT / "README.md").read_text()
-    stale = "README's speed tables are stale: paste them from `squeezenext bench --json docs/bench/bench.json ...`"
+    stale = "README's speed tables are stale: paste them from `squeezenext bench --json 'docs/bench/{cpu_kind}.json'`"
     assert latency_markdown(committed) in readme, stale
     recomputed = check_targets(committed)  # from the committed measurements, not the committed verdicts
     assert recomputed == committed["targets"]
     assert targets_table(recomputed) in readme, stale
-    assert (ROOT / "docs" / "bench" / "latency.png").read_bytes()[:4] == b"\x89PNG"
+    assert REFERENCE_BENCH.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     assert run_line(committed) in readme and fastest_line(committed, OURS) in readme, stale
+
+
+def test_the_machines_table_has_a_row_per_committed_cpu_kind() -> None:
+    """Every committed run (one per CPU kind, named by it) is a row of the README's machines table."""
+    from squeezenext.machine import CPU_KIND_PLACEHOLDER, cpu_kind
+
+    files = sorted((ROOT / "docs" / "bench").glob("*.json"))
+    assert REFERENCE_BENCH in files
+    payloads = [json.loads(path.read_text()) for path in files]
+    readme = (ROOT / "README.md").read_text()
+    assert machines_markdown(payloads) in readme, "README's machines table is stale: regenerate machines_markdown"
+    assert f"--json 'docs/bench/{CPU_KIND_PLACEHOLDER}.json'" in readme
+    for path, payload in zip(files, payloads, strict=True):
+        assert path.with_suffix(".png").is_file()
+        kind = cpu_kind(payload["environment"]["processor"], payload["environment"]["cpu_extensions"])
+        assert path.stem == kind, f"{path.name} holds a run of another CPU kind"
+
+
+def test_machines_table_rows() -> None:
+    def run(extensions: list[str], bf16: bool) -> dict[str, object]:
+        results = [
+            _entry("sqnxt23v5_w1", "onnxruntime", 1, 2.0),
+            _entry("torchvision:squeezenet1_0", "onnxruntime", 1, 5.0),
+            _entry("sqnxt23v5_w1", "onnxruntime-int8", 1, 1.5),
+        ]
+        if bf16:
+            results += [
+                _entry("sqnxt23v5_w1", "openvino-bf16", 1, 1.0),
+                _entry("torchvision:squeezenet1_0", "openvino-bf16", 1, 1.1),
+            ]
+        return {"environment": {**ENVIRONMENT, "cpu_extensions": extensions}, "results": results}
+
+    rows = machines_markdown([run(["AVX2"], False), run(["AVX-512", "AMX", "AMX-BF16"], True)]).splitlines()[2:]
+    assert rows[0] == (
+        "| AMD EPYC (AVX2), 2 threads | 2.50x (2.00 vs 5.00 ms) | not measured | not measured | not measured | "
+        "no native bf16 | onnxruntime-int8 (1.50 ms) | onnxruntime (2.00 ms) |"
+    )
+    assert "| 1.10x (1.00 vs 1.10 ms) | openvino-bf16 (1.00 ms) | onnxruntime (2.00 ms) |" in rows[1]
+
+
+def test_bf16_backends_need_a_cpu_with_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without AVX-512 BF16 or AMX, OpenVINO would compute in fp32 under a bf16 label: refused before any work."""
+    from squeezenext import machine
+
+    monkeypatch.setattr(machine, "native_bf16", lambda: False)
+    with pytest.raises(ValueError, match=r"openvino-bf16 needs a CPU that computes bf16 natively"):
+        run_benchmark(["sqnxt23_w1"], ["openvino-bf16"], [1], 32, 1, 0.01, progress=lambda _: None)
+    for native in (False, True):
+        monkeypatch.setattr(machine, "native_bf16", lambda native=native: native)
+        assert ("openvino-bf16" in backends_module.default_backends()) == (
+            native and backends_module.installed("openvino")
+        )
+
+
+def test_openvino_checks_the_precision_it_computes_in(tmp_path: Path) -> None:
+    """OpenVINO silently falls back to f32 where the CPU has no bf16: the runner says so instead of timing it."""
+    pytest.importorskip("openvino")
+    from squeezenext.deploy.bench import export_for_bench
+    from squeezenext.deploy.openvino_runtime import compile_for_cpu
+    from squeezenext.machine import native_bf16
+
+    onnx_path = export_for_bench("sqnxt23v5_w1", 64, tmp_path)["openvino"]
+    compile_for_cpu(onnx_path, (1, 3, 64, 64), 1, "f32")
+    if native_bf16():
+        compile_for_cpu(onnx_path, (1, 3, 64, 64), 1, "bf16")
+    else:
+        with pytest.raises(ValueError, match=r"OpenVINO computes in f32 here, not bf16: this CPU \(.*\) has no bf16"):
+            compile_for_cpu(onnx_path, (1, 3, 64, 64), 1, "bf16")
 
 
 def test_readme_claims_hold_in_the_committed_benchmark() -> None:
     """The README's sentences under the targets table, checked against the committed run."""
-    committed = json.loads((ROOT / "docs" / "bench" / "bench.json").read_text())
+    committed = json.loads(REFERENCE_BENCH.read_text())
     verdict = {check["target"]: check["met"] for check in committed["targets"]}
     for backend in ("onnxruntime", "openvino"):
         for peer in ("SqueezeNet 1.0", "squeezenet1_1", "mobilenet_v2"):

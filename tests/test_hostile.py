@@ -27,7 +27,10 @@ from squeezenext.accel.cost import sweep
 from squeezenext.accel.hardware import hardware_from_dict
 from squeezenext.cli import main
 from squeezenext.deploy.predictor import Predictor
+from squeezenext.deploy.profile import profile
 from squeezenext.errors import SqueezeNextError
+from squeezenext.machine import native_bf16
+from squeezenext.search.run import SearchRequest
 from squeezenext.train.config import TrainConfig
 from squeezenext.workload import load_workload
 
@@ -125,6 +128,7 @@ def files(tmp_path_factory: pytest.TempPathFactory, trained: Path) -> SimpleName
     f.onnx_big_kernel = _onnx_conv(root / "big_kernel.onnx", [1, 3, 4, 4], [8, 3, 7, 7])
     f.onnx_channels = _onnx_conv(root / "channels.onnx", [1, 3, 16, 16], [8, 5, 3, 3])
     f.onnx_zero = _onnx_conv(root / "zero.onnx", [1, 3, 0, 16], [8, 3, 1, 1])
+    f.onnx_garbage = write("garbage.onnx", "not a model")
     return f
 
 
@@ -266,6 +270,32 @@ CLI_CASES = [
     CliCase("search-rungs-decreasing", lambda f, o: ["search", "--sampler", "nsga2", "--objective", "error", "--rungs", "8000,2000", "--out", str(o / "s")], r"fidelity rungs must be increasing"),
     CliCase("search-error-exhaustive", lambda f, o: ["search", "--objective", "error,params", "--out", str(o / "s")], r"error_pct is measured per design"),
     CliCase("export-executorch-int8-too-few-images", lambda f, o: ["export", "sqnxt23_w1", "--out", str(o / "m.onnx"), "--executorch", "--int8", "--batch", "4", "--calibration-images", "2", "--input-size", "32"], r"int8 calibration needs at least 4 images"),
+    # profile
+    CliCase("profile-damaged-onnx", lambda f, o: ["profile", str(f.onnx_garbage)], r"garbage\.onnx is not a readable ONNX model"),
+    CliCase("profile-missing-onnx", lambda f, o: ["profile", str(o / "none.onnx")], r"none\.onnx does not exist"),
+    CliCase("profile-int8-of-a-file", lambda f, o: ["profile", str(f.root / "good.onnx"), "--backend", "onnxruntime-int8"], r"makes its own file from a network"),
+    CliCase("profile-batch-mismatch", lambda f, o: ["profile", str(f.onnx_big_kernel), "--batch", "2"], r"takes batch 1 only; pass --batch 1"),
+    CliCase("profile-runtime-refuses", lambda f, o: ["profile", str(f.onnx_channels)], r"onnxruntime cannot run .*channels\.onnx"),
+    CliCase("profile-openvino-refuses", lambda f, o: ["profile", str(f.onnx_channels), "--backend", "openvino"], r"openvino cannot run .*channels\.onnx"),
+    CliCase("profile-unknown-model", lambda f, o: ["profile", "sqnxt23_v5"], r"Did you mean"),
+    CliCase("profile-unknown-backend", lambda f, o: ["profile", "sqnxt23_w1", "--backend", "tensorrt"], r"invalid choice: 'tensorrt'"),
+    CliCase("profile-runs-0", lambda f, o: ["profile", "sqnxt23_w1", "--runs", "0"], r"--runs"),
+    CliCase("profile-unwritable-json", lambda f, o: ["profile", "sqnxt23_w1", "--json", str(f.image / "p.json")], r"p\.json"),
+    *(
+        [
+            CliCase("profile-bf16-without-native-bf16", lambda f, o: ["profile", str(f.root / "good.onnx"), "--backend", "openvino-bf16", "--input-size", "32"], r"openvino-bf16 needs a CPU that computes bf16 natively"),
+            CliCase("bench-bf16-without-native-bf16", lambda f, o: ["bench", "--backends", "openvino-bf16", "--json", str(o / "b.json")], r"openvino-bf16 needs a CPU that computes bf16 natively"),
+        ]
+        if not native_bf16()
+        else []
+    ),
+    CliCase("search-latency-backend-without-latency", lambda f, o: ["search", "--latency-backend", "openvino", "--out", str(o / "s")], r"--latency-backend applies to the latency objective"),
+    CliCase("search-latency-backend-unknown", lambda f, o: ["search", "--sampler", "nsga2", "--objective", "latency", "--latency-backend", "tensorrt", "--out", str(o / "s")], r"invalid choice: 'tensorrt'"),
+    *(
+        [CliCase("search-latency-bf16-without-native-bf16", lambda f, o: ["search", "--sampler", "nsga2", "--objective", "latency", "--latency-backend", "openvino-bf16", "--out", str(o / "s")], r"--latency-backend: backend openvino-bf16 needs a CPU that computes bf16 natively")]
+        if not native_bf16()
+        else []
+    ),
     # damaged models and images in predict
     CliCase("predict-edited-metadata", lambda f, o: ["predict", str(f.image), "--model", str(f.root / "edited.onnx")], r"damaged"),
     CliCase("predict-decompression-bomb", lambda f, o: ["predict", str(f.bomb), "--model", str(f.root / "good.onnx")], r"bomb\.png"),
@@ -334,6 +364,9 @@ API_CASES = [
     ApiCase("sweep-no-network", lambda: sweep([], [hardware_from_dict({"rows": 4, "cols": 4})]), r"no conv or FC layer"),
     ApiCase("hardware-nan", lambda: hardware_from_dict({"rows": 4, "cols": 4, "clock_mhz": float("nan")}), r"clock_mhz"),
     ApiCase("config-inf", lambda: TrainConfig(base_lr=float("inf")), r"base_lr must be a finite number"),
+    ApiCase("search-latency-backend-unknown", lambda: SearchRequest(objectives=("latency",), sampler="nsga2", latency_backend="tensorrt"), r"--latency-backend: unknown backend 'tensorrt'"),
+    ApiCase("profile-zero-rounds", lambda: profile("sqnxt23_w1", rounds=0), r"runs and rounds must be at least 1"),
+    ApiCase("profile-unknown-backend", lambda: profile("sqnxt23_w1", "eager"), r"unknown backend 'eager'; valid: onnxruntime, "),
 ]  # fmt: skip
 
 

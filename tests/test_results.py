@@ -13,8 +13,19 @@ from typing import Any
 
 import pytest
 
+from squeezenext.machine import cpu_kind
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+
+
+def _search_report() -> Any:
+    """benchmarks/search_report.py as a module (the generator of docs/search.md)."""
+    loader = importlib.util.spec_from_file_location("search_report", ROOT / "benchmarks" / "search_report.py")
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -93,10 +104,7 @@ def test_readme_quotes_the_committed_fashion_mnist_table() -> None:
 def test_readme_quotes_the_committed_search_results() -> None:
     """docs/results/search.json comes from `python benchmarks/search_report.py`; its cost-model numbers are
     deterministic, so they are recomputed here, and the README quotes them."""
-    loader = importlib.util.spec_from_file_location("search_report", ROOT / "benchmarks" / "search_report.py")
-    assert loader is not None and loader.loader is not None
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
+    module = _search_report()
     results = _load("search.json")
     question = results["papers_question"]
     _, fresh = module.papers_question()
@@ -144,12 +152,29 @@ def test_readme_quotes_the_committed_search_accuracy() -> None:
     assert all(d["mean_top1"] >= reference["mean_top1"] - 0.5 for d in designs), "the docs say no loss beyond 0.5"
 
 
-def test_search_docs_quote_the_committed_latency_search() -> None:
-    """docs/search.md's CPU-latency section is docs/results/latency_search.json (benchmarks/latency_search.py)."""
-    found = _load("latency_search.json")
+def test_search_docs_quote_the_committed_latency_searches() -> None:
+    """docs/search.md's CPU-latency section has one subsection per docs/results/latency_search-KIND-BACKEND.json
+    (benchmarks/latency_search.py), each file named by the CPU kind and runtime it was measured on."""
+    paths = sorted((ROOT / "docs" / "results").glob("latency_search-*.json"))
+    assert paths, "no committed latency search"
     docs = " ".join((ROOT / "docs" / "search.md").read_text().split())
-    fastest = found["fastest"]
-    assert found["command"] in docs
-    assert f"| {fastest['latency_ms']:.2f} |" in docs
-    assert f"mean {fastest['mean_top1']:.2f}% against v5's {found['v5_mean_top1']:.2f}%" in docs
-    assert found["machine"]["cpu"] in docs
+    for path in paths:
+        found = json.loads(path.read_text())
+        fastest = found["fastest"]
+        kind = cpu_kind(found["machine"]["cpu"], found["machine"]["cpu_extensions"])
+        assert path.name == f"latency_search-{kind}-{found.get('backend', 'onnxruntime')}.json"
+        assert found["command"] in docs and path.name in docs
+        assert f"| {fastest['latency_ms']:.2f} |" in docs
+        assert f"mean {fastest['mean_top1']:.2f}% against v5's {found['v5_mean_top1']:.2f}%" in docs
+        assert found["machine"]["cpu"] in docs
+        assert fastest["mean_top1"] >= found["v5_mean_top1"] - 0.5, "the docs say within 0.5 points of v5"
+    generator = _search_report()
+    stale = "docs/search.md is stale: rerun python benchmarks/search_report.py"
+    assert "\n".join(generator.latency_section()) in (ROOT / "docs" / "search.md").read_text(), stale
+
+
+def test_search_docs_usage_is_the_generators() -> None:
+    """The hand-written part of docs/search.md lives in its generator, so a regeneration never loses an edit."""
+    docs = (ROOT / "docs" / "search.md").read_text()
+    assert "\n".join(_search_report().usage_section()) in docs, "edit benchmarks/search_report.py, then regenerate"
+    assert "--latency-backend" in docs

@@ -1,5 +1,5 @@
 """The ``squeezenext`` command line: models (list, info), the accelerator cost model (simulate, study),
-design search (search), training (train, eval) and deployment (export, predict, bench)."""
+design search (search), training (train, eval) and deployment (export, predict, bench, profile)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+from collections.abc import Sequence
 from pathlib import Path
 
 CPUINFO = Path("/proc/cpuinfo")
@@ -24,6 +25,8 @@ EXTENSIONS = {
     "amx_int8": "AMX-INT8",
 }
 """/proc/cpuinfo flags worth reporting, with their usual names."""
+NATIVE_BF16 = frozenset({"AVX-512 BF16", "AMX-BF16"})
+"""Extensions with which a CPU computes bf16 itself (without them bf16 is emulated, several times slower)."""
 
 
 def cpu_model() -> str:
@@ -43,6 +46,40 @@ def cpu_extensions() -> list[str]:
             flags = set(line.partition(":")[2].split())
             break
     return [name for flag, name in EXTENSIONS.items() if flag in flags]
+
+
+def cpu_label(cpu: str | None = None, extensions: Sequence[str] | None = None) -> str:
+    """A CPU model with its extensions, e.g. ``AMD EPYC (AVX2, FMA)`` (this machine's by default)."""
+    cpu = cpu_model() if cpu is None else cpu
+    extensions = cpu_extensions() if extensions is None else extensions
+    return f"{cpu} ({', '.join(extensions)})" if extensions else cpu
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (:data:`NATIVE_BF16`)."""
+    return bool(NATIVE_BF16 & set(cpu_extensions()))
+
+
+def cpu_kind(cpu: str | None = None, extensions: Sequence[str] | None = None) -> str:
+    """A short name for a kind of CPU (this machine's by default), the vendor and its widest matrix or vector
+    unit: ``intel-amx``, ``intel-avx512``, ``amd-avx2``, ... (results of machines of one kind are comparable)."""
+    model = (cpu_model() if cpu is None else cpu).lower()
+    extensions = cpu_extensions() if extensions is None else extensions
+    vendor = next((name for name in ("intel", "amd", "arm", "apple") if name in model), platform.machine().lower())
+    unit = next(
+        (label for name, label in (("AMX", "amx"), ("AVX-512", "avx512"), ("AVX2", "avx2")) if name in extensions),
+        "generic",
+    )
+    return f"{vendor or 'cpu'}-{unit}"
+
+
+CPU_KIND_PLACEHOLDER = "{cpu_kind}"
+"""Written in an output path, replaced by :func:`cpu_kind`: runs on different kinds of CPU keep their own files."""
+
+
+def with_cpu_kind(path: Path) -> Path:
+    """``path`` with :data:`CPU_KIND_PLACEHOLDER` replaced by this CPU's kind."""
+    return Path(str(path).replace(CPU_KIND_PLACEHOLDER, cpu_kind()))
 
 
 def machine_summary() -> dict[str, object]:

@@ -1,6 +1,7 @@
 """The inference backends ``squeezenext bench`` measures (a light module: the command line reads it)."""
 
 import importlib.util
+from collections.abc import Sequence
 
 BACKENDS = (
     "eager",
@@ -12,6 +13,7 @@ BACKENDS = (
     "onnxruntime-rewritten",
     "openvino",
     "openvino-int8",
+    "openvino-bf16",
     "executorch",
     "executorch-int8",
 )
@@ -23,12 +25,22 @@ ONNX_FILE_OF = {
     "onnxruntime-rewritten": "rewritten",
     "openvino": "fp32",
     "openvino-int8": "int8",
+    "openvino-bf16": "fp32",
 }
 """Backends that run an exported ONNX file, and which one: the fp32 export, its int8 QDQ quantization, or the
 fp32 export with the exact graph rewrites (``export --graph-rewrites``)."""
-OPENVINO_BACKENDS = ("openvino", "openvino-int8")
+PROFILE_BACKENDS = tuple(ONNX_FILE_OF)
+"""The backends with a per-operator profiler (``squeezenext profile``): onnxruntime and OpenVINO, each file."""
+OPENVINO_PRECISION = {"openvino": "f32", "openvino-int8": "f32", "openvino-bf16": "bf16"}
+"""OpenVINO's ``INFERENCE_PRECISION_HINT`` per backend: pinned, since on CPUs with AMX or AVX-512 BF16 OpenVINO
+computes in bf16 by default (the int8 file's quantized layers run in int8 whatever the hint)."""
+OPENVINO_BACKENDS = tuple(OPENVINO_PRECISION)
 INT8_BACKENDS = ("onnxruntime-int8", "openvino-int8", "executorch-int8")
-"""Backends that run the int8 quantization (every other one computes in fp32)."""
+"""Backends that run the int8 quantization."""
+BF16_BACKENDS = ("openvino-bf16",)
+"""Backends that compute in bf16: only where the CPU does so natively (AVX-512 BF16, AMX)."""
+REDUCED_PRECISION_BACKENDS = (*INT8_BACKENDS, *BF16_BACKENDS)
+"""Every backend not listed here computes in fp32."""
 OPENVINO_INSTALL = "pip install openvino (or pip install -e '.[edge]')"
 EXECUTORCH_INSTALL = "pip install executorch (or pip install -e '.[edge]')"
 EXECUTORCH_BACKENDS = ("executorch", "executorch-int8")
@@ -36,6 +48,7 @@ EXECUTORCH_BACKENDS = ("executorch", "executorch-int8")
 OPTIONAL_RUNTIMES = {
     "openvino": "openvino",
     "openvino-int8": "openvino",
+    "openvino-bf16": "openvino",
     "executorch": "executorch",
     "executorch-int8": "executorch",
 }
@@ -55,5 +68,30 @@ def missing_runtime(backend: str) -> str | None:
 
 
 def default_backends() -> tuple[str, ...]:
-    """Every backend but ``compile`` (minutes of compilation per case), the optional runtimes where installed."""
-    return tuple(b for b in BACKENDS if b != "compile" and missing_runtime(b) is None)
+    """Every backend but ``compile`` (minutes of compilation per case), the optional runtimes where installed,
+    the bf16 ones where this CPU computes bf16 natively."""
+    from squeezenext.machine import native_bf16
+
+    return tuple(
+        b
+        for b in BACKENDS
+        if b != "compile" and missing_runtime(b) is None and (b not in BF16_BACKENDS or native_bf16())
+    )
+
+
+def check_backend(backend: str, valid: Sequence[str] = BACKENDS) -> None:
+    """Refuse, before any work, a backend that is unknown (not in ``valid``), whose runtime is not installed,
+    or that computes in bf16 on a CPU without native bf16 (where the runtime would silently use fp32)."""
+    from squeezenext.errors import SqueezeNextError
+    from squeezenext.machine import NATIVE_BF16, cpu_label, native_bf16
+
+    if backend not in valid:
+        raise SqueezeNextError(f"unknown backend {backend!r}; valid: {', '.join(valid)}")
+    hint = missing_runtime(backend)
+    if hint is not None:
+        raise SqueezeNextError(f"backend {backend} needs a runtime that is not installed: {hint}")
+    if backend in BF16_BACKENDS and not native_bf16():
+        raise SqueezeNextError(
+            f"backend {backend} needs a CPU that computes bf16 natively ({' or '.join(sorted(NATIVE_BF16))}); "
+            f"this one ({cpu_label()}) has neither, and the runtime would compute in fp32"
+        )

@@ -24,12 +24,11 @@ from torch import nn
 
 from squeezenext import networks
 from squeezenext.deploy.backends import (
-    BACKENDS,
     EXECUTORCH_BACKENDS,
     INT8_BACKENDS,
     ONNX_FILE_OF,
+    check_backend,
     installed,
-    missing_runtime,
 )
 from squeezenext.deploy.report import OWN_PEAK_MEMORY
 from squeezenext.deploy.timing import ALLOCATOR_ENV, Case, run_case
@@ -197,11 +196,7 @@ def run_benchmark(
     its best round (:func:`best_round`), so a burst of load on a shared machine does not land on one model.
     """
     for backend in backends:
-        if backend not in BACKENDS:
-            raise SqueezeNextError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-        hint = missing_runtime(backend)
-        if hint is not None:
-            raise SqueezeNextError(f"backend {backend} needs a runtime that is not installed: {hint}")
+        check_backend(backend)
     if rounds < 1 or not batches or min(batches) < 1:
         raise SqueezeNextError(f"rounds and batch sizes must be at least 1, got {rounds} and {list(batches)}")
     macs_of = {model: model_macs(model, input_size) for model in models}  # unknown names fail here, first

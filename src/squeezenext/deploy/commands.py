@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from squeezenext.argtypes import positive_float, positive_int, positive_int_list
-from squeezenext.deploy.backends import BACKENDS, INSTALL_HINT, default_backends, installed
+from squeezenext.deploy.backends import BACKENDS, INSTALL_HINT, PROFILE_BACKENDS, default_backends, installed
 from squeezenext.errors import OutputError, SqueezeNextError
 from squeezenext.fileio import TEMPORARY_MARKER, check_writable, json_text, output_lock, write_json
+from squeezenext.machine import CPU_KIND_PLACEHOLDER, with_cpu_kind
 from squeezenext.plan import FLAVORS, STEM_KINDS
 
 DEFAULT_CALIBRATION_IMAGES = 256
@@ -275,6 +276,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     models = args.models.split(",") if args.models else default_models()
     backends = args.backends.split(",")
+    args.json, args.plot = (None if path is None else with_cpu_kind(path) for path in (args.json, args.plot))
     for output in (args.json, args.plot):
         if output is not None:
             check_writable(output)
@@ -296,6 +298,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.plot:
             plot_latency(payload, args.plot)
     print(f"\nwrote {args.json}")
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from squeezenext.deploy.profile import profile, profile_tables
+
+    if args.json is not None:
+        args.json = with_cpu_kind(args.json)
+        check_writable(args.json)
+    threads = args.threads or os.cpu_count() or 1
+    payload = profile(
+        args.model, args.backend, batch=args.batch, input_size=args.input_size, threads=threads, runs=args.runs,
+        rounds=args.rounds,
+    )  # fmt: skip
+    print(profile_tables(payload, top=args.top))
+    if args.json is not None:
+        write_json(args.json, payload)
+        print(f"\nwrote {args.json}")
     return 0
 
 
@@ -378,6 +398,31 @@ def add_deploy_parsers(commands: Any) -> None:
         default=3,
         help="time every case this many times, interleaved; keep each case's best",
     )
-    bench.add_argument("--json", type=Path, default=Path("benchmarks/results/bench.json"))
-    bench.add_argument("--plot", type=Path, help="latency bar chart (PNG)")
+    bench.add_argument(
+        "--json",
+        type=Path,
+        default=Path(f"benchmarks/results/bench-{CPU_KIND_PLACEHOLDER}.json"),
+        help=f"results; {CPU_KIND_PLACEHOLDER} in the path becomes this CPU's kind, e.g. amd-avx2, intel-amx",
+    )
+    bench.add_argument("--plot", type=Path, help=f"latency bar chart (PNG; {CPU_KIND_PLACEHOLDER} as in --json)")
     bench.set_defaults(func=cmd_bench)
+
+    profile = commands.add_parser(
+        "profile", help="where inference time goes: per-operator profile of one model in one runtime"
+    )
+    profile.add_argument("model", help="a network (name, spec YAML, torchvision:NAME, pytorchcv:NAME) or an .onnx file")
+    profile.add_argument(
+        "--backend", choices=PROFILE_BACKENDS, default="onnxruntime", help="runtime and file (default: onnxruntime)"
+    )
+    profile.add_argument("--batch", type=positive_int, default=1)
+    profile.add_argument("--input-size", type=positive_int, default=224)
+    profile.add_argument("--threads", type=positive_int, help="inference threads (default: every core)")
+    profile.add_argument("--runs", type=positive_int, default=50, help="profiled runs per round, after 5 warm-up runs")
+    profile.add_argument(
+        "--rounds", type=positive_int, default=3, help="profile this many times, keep the fastest round (default 3)"
+    )
+    profile.add_argument("--top", type=positive_int, default=10, help="how many of the slowest operators to list")
+    profile.add_argument(
+        "--json", type=Path, help=f"write the whole profile as JSON ({CPU_KIND_PLACEHOLDER}: this CPU's kind)"
+    )
+    profile.set_defaults(func=cmd_profile)

@@ -9,7 +9,7 @@ default, which would not be an fp32 measurement.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from squeezenext.deploy.backends import OPENVINO_INSTALL
 from squeezenext.errors import SqueezeNextError
+from squeezenext.machine import cpu_label
 
 IR_TOLERANCE = 1e-3
 """Largest accepted ``max |openvino - onnxruntime| / max |onnxruntime|`` for an fp32 IR export."""
@@ -30,17 +31,39 @@ def _openvino() -> Any:
     return openvino
 
 
-def cpu_runner(
-    onnx_path: str, batch: int, input_size: int, threads: int, precision: str = "f32"
-) -> Callable[[np.ndarray], object]:
-    """A function running the model on OpenVINO's CPU plugin, compiled for a static input shape, with
-    ``threads`` inference threads and a latency-oriented configuration."""
+def compile_for_cpu(
+    onnx_path: str, input_shape: Sequence[int], threads: int, precision: str = "f32", *, perf_count: bool = False
+) -> Any:
+    """An infer request running the model on OpenVINO's CPU plugin, compiled for a static input shape, with
+    ``threads`` inference threads, a latency-oriented configuration and the inference ``precision`` (f32 or
+    bf16), which is checked: OpenVINO silently computes in f32 where the CPU has no bf16, and that would not be
+    a bf16 measurement. ``perf_count`` keeps per-layer timings (``get_profiling_info``)."""
     ov = _openvino()
     core = ov.Core()
     model = core.read_model(onnx_path)
-    model.reshape([batch, 3, input_size, input_size])
-    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
-    request = core.compile_model(model, "CPU", config).create_infer_request()
+    model.reshape(list(input_shape))
+    config = {
+        "INFERENCE_NUM_THREADS": threads,
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": precision,
+        "PERF_COUNT": perf_count,
+    }
+    compiled = core.compile_model(model, "CPU", config)
+    used = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+    if used != precision:
+        capabilities = ", ".join(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+        raise SqueezeNextError(
+            f"OpenVINO computes in {used} here, not {precision}: this CPU ({cpu_label()}) has no {precision} support "
+            f"(OpenVINO's CPU capabilities: {capabilities})"
+        )
+    return compiled.create_infer_request()
+
+
+def cpu_runner(
+    onnx_path: str, batch: int, input_size: int, threads: int, precision: str = "f32"
+) -> Callable[[np.ndarray], object]:
+    """A function running the model through :func:`compile_for_cpu`."""
+    request = compile_for_cpu(onnx_path, (batch, 3, input_size, input_size), threads, precision)
     return lambda x: request.infer({0: x})
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from squeezenext.deploy.backends import INT8_BACKENDS, PYTORCH_BACKENDS
+from squeezenext.deploy.backends import BF16_BACKENDS, PYTORCH_BACKENDS, REDUCED_PRECISION_BACKENDS
+from squeezenext.machine import NATIVE_BF16, cpu_label
 from squeezenext.paper import PAPER_RATIOS
 from squeezenext.plotting import save_figure, subplots
 from squeezenext.tables import format_table, markdown_table
 
 SQUEEZENET_SPEEDUP = PAPER_RATIOS["SqueezeNet 1.0"][0]
 """The paper's speed-up of 1.0-SqNxt-23v5 over SqueezeNet (on its simulated accelerator)."""
+V5, SQUEEZENET = "sqnxt23v5_w1", "torchvision:squeezenet1_0"
 MATMUL_FRACTION = 0.70
+RUNTIME_COMPARISONS = ("onnxruntime", "onnxruntime-rewritten", "openvino", "openvino-bf16")
+"""The deployment runtimes in which v5 is compared with SqueezeNet 1.0 (the PyTorch backends are compared too)."""
 INT8_SPEEDUP = 1.5
 
 
@@ -60,9 +64,8 @@ MEMORY_BACKEND = "onnxruntime"
 
 
 def _cpu(env: dict[str, Any]) -> str:
-    """The CPU model with its vector/matrix extensions, e.g. ``AMD EPYC (AVX2, FMA)``."""
-    extensions = f" ({', '.join(env['cpu_extensions'])})" if env.get("cpu_extensions") else ""
-    return f"{env['processor']}{extensions}"
+    """The run's CPU model with its vector/matrix extensions, e.g. ``AMD EPYC (AVX2, FMA)``."""
+    return cpu_label(env["processor"], env.get("cpu_extensions") or [])
 
 
 def machine_line(payload: dict[str, Any]) -> str:
@@ -110,7 +113,8 @@ def latency_markdown(payload: dict[str, Any]) -> str:
 def _fastest(payload: dict[str, Any], batch: int, fp32_only: bool) -> dict[str, tuple[float, str]]:
     fastest: dict[str, tuple[float, str]] = {}
     for entry in payload["results"]:
-        if entry["batch"] != batch or "median_ms" not in entry or (fp32_only and entry["backend"] in INT8_BACKENDS):
+        reduced = entry["backend"] in REDUCED_PRECISION_BACKENDS
+        if entry["batch"] != batch or "median_ms" not in entry or (fp32_only and reduced):
             continue
         best = fastest.get(entry["model"])
         if best is None or entry["median_ms"] < best[0]:
@@ -135,6 +139,36 @@ def fastest_line(payload: dict[str, Any], models: tuple[str, ...], batch: int = 
     return f"Fastest at batch {batch} on {_cpu(payload['environment'])}: {'; '.join(parts)}."
 
 
+MACHINE_COMPARISONS = ("onnxruntime", "openvino", "onnxruntime-int8", "openvino-int8", "openvino-bf16")
+"""Runtimes in which the per-CPU-kind table compares 1.0-SqNxt-23v5 with SqueezeNet 1.0 at batch 1."""
+
+
+def machines_markdown(payloads: list[dict[str, Any]]) -> str:
+    """One row per bench run (one per CPU kind): v5's speed-up over SqueezeNet 1.0 at batch 1 in each runtime
+    of :data:`MACHINE_COMPARISONS`, and v5's fastest runtime (overall and fp32), with their latencies."""
+    rows = []
+    for payload in payloads:
+        env, results = payload["environment"], payload["results"]
+        cells = []
+        for backend in MACHINE_COMPARISONS:
+            v5, squeezenet = _median(results, V5, backend, 1), _median(results, SQUEEZENET, backend, 1)
+            native = not (backend in BF16_BACKENDS and not NATIVE_BF16 & set(env.get("cpu_extensions") or []))
+            if v5 is None or squeezenet is None:
+                cells.append("not measured" if native else "no native bf16")
+            else:
+                cells.append(f"{squeezenet / v5:.2f}x ({v5:.2f} vs {squeezenet:.2f} ms)")
+        overall, fp32 = _fastest(payload, 1, fp32_only=False), _fastest(payload, 1, fp32_only=True)
+        fastest = [f"{best[V5][1]} ({best[V5][0]:.2f} ms)" if V5 in best else "" for best in (overall, fp32)]
+        rows.append([f"{_cpu(env)}, {env['threads']} threads", *cells, *fastest])
+    headers = [
+        "CPU",
+        *(f"v5 vs SqueezeNet 1.0, {backend}" for backend in MACHINE_COMPARISONS),
+        "fastest for v5",
+        "fastest fp32 for v5",
+    ]
+    return markdown_table(headers, rows)
+
+
 def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's speed targets as ratios from this run: each with the measured ratio and the goal."""
     results = payload["results"]
@@ -147,13 +181,13 @@ def check_targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
         value = slow / fast
         checks.append({"target": name, "ratio": value, "goal": goal, "met": value >= goal})
 
-    for backend in ("onnxruntime", "onnxruntime-rewritten", "openvino", "eager", "eager-opt", "torchscript"):
+    for backend in (*RUNTIME_COMPARISONS, "eager", "eager-opt", "torchscript"):
         if not any(e["backend"] == backend for e in results):
             continue
-        v5 = _median(results, "sqnxt23v5_w1", backend, 1)
+        v5 = _median(results, V5, backend, 1)
         ratio(
             f"v5 vs SqueezeNet 1.0, {backend}, batch 1",
-            _median(results, "torchvision:squeezenet1_0", backend, 1),
+            _median(results, SQUEEZENET, backend, 1),
             v5,
             SQUEEZENET_SPEEDUP,
         )

@@ -25,6 +25,7 @@ from squeezenext.deploy.backends import (
     EXECUTORCH_BACKENDS,
     ONNX_FILE_OF,
     OPENVINO_BACKENDS,
+    OPENVINO_PRECISION,
     PYTORCH_BACKENDS,
 )
 from squeezenext.errors import SqueezeNextError
@@ -62,13 +63,22 @@ def _timed(run: Callable[[], object], case: Case) -> list[float]:
     return times
 
 
-def _onnxruntime_runner(case: Case) -> Callable[[np.ndarray], object]:
+def onnxruntime_options(threads: int) -> Any:
+    """The session options every onnxruntime measurement uses: ``threads`` intra-op threads, one inter-op
+    thread, every graph optimization (NCHWc layouts and conv+activation fusion on x86)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = case.threads
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def _onnxruntime_runner(case: Case) -> Callable[[np.ndarray], object]:
+    import onnxruntime as ort
+
+    options = onnxruntime_options(case.threads)
     session = ort.InferenceSession(case.program_path, options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     return lambda x: session.run(None, {name: x})
@@ -78,7 +88,8 @@ def _file_runner(case: Case) -> Callable[[np.ndarray], object]:
     if case.backend in OPENVINO_BACKENDS:
         from squeezenext.deploy.openvino_runtime import cpu_runner
 
-        return cpu_runner(case.program_path, case.batch, case.input_size, case.threads)
+        precision = OPENVINO_PRECISION[case.backend]
+        return cpu_runner(case.program_path, case.batch, case.input_size, case.threads, precision)
     return _onnxruntime_runner(case)
 
 

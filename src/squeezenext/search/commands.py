@@ -13,6 +13,7 @@ from squeezenext.argtypes import non_negative_int, positive_float_list, positive
 from squeezenext.errors import SqueezeNextError
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.search.accuracy import DEFAULT_RUNGS
+from squeezenext.search.latency import LATENCY_BACKEND, LATENCY_BACKENDS
 
 DEFAULT_OUT = Path("runs/search")
 WIRINGS = {"standard": (False,), "v5": (True,), "both": (False, True)}
@@ -84,6 +85,7 @@ def _request(args: argparse.Namespace) -> Any:
         peers=args.peers,
         input_size=(args.input_sizes or [PAPER_INPUT_SIZE])[0],
         rungs=tuple(args.rungs),
+        latency_backend=args.latency_backend or LATENCY_BACKEND,
     )
 
 
@@ -95,6 +97,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from squeezenext.search.run import run_search, space_size
 
     request = _request(args)
+    if args.latency_backend is not None and "latency_ms" not in request.measured_metrics():
+        raise SqueezeNextError("--latency-backend applies to the latency objective or a latency_ms constraint")
     if request.sampler == "auto" and (args.storage or args.resume):
         raise SqueezeNextError("--storage and --resume need an Optuna sampler: add --sampler nsga2 (or tpe)")
     size = space_size(request)
@@ -134,7 +138,13 @@ def add_search_parser(commands: Any) -> None:
         "--objective",
         default="time,energy",
         help="comma-separated: time, energy, edp, utilization, params, macs; measured per design (Optuna samplers, "
-        "slow): latency (onnxruntime, batch 1), error (top-1 error after short Fashion-MNIST training)",
+        "slow): latency (batch 1, in --latency-backend), error (top-1 error after short Fashion-MNIST training)",
+    )
+    parser.add_argument(
+        "--latency-backend",
+        choices=LATENCY_BACKENDS,
+        help=f"latency objective: the runtime designs are timed in, one of {', '.join(LATENCY_BACKENDS)} "
+        f"(default {LATENCY_BACKEND}; openvino-bf16 where the CPU computes bf16 natively: AMX, AVX-512 BF16)",
     )
     parser.add_argument(
         "--rungs",

@@ -1,7 +1,9 @@
-"""Measured CPU latency as a search objective: onnxruntime fp32 at batch 1, timed like ``squeezenext bench``.
+"""Measured CPU latency as a search objective: batch 1 in one runtime, timed like ``squeezenext bench``.
 
 Each design is exported to ONNX (BatchNorm folded, verified against PyTorch) and timed in a fresh process with
-the bench's allocator settings and thread count, median of at least ``LATENCY_MIN_SECONDS`` of runs. It costs
+the bench's allocator settings and thread count, median of at least ``LATENCY_MIN_SECONDS`` of runs, in the
+bench backend the search names (``--latency-backend``: onnxruntime fp32 by default; int8, the exact rewrites,
+OpenVINO, and OpenVINO bf16 where the CPU computes bf16 natively, on its AMX or AVX-512 BF16 units). It costs
 a few seconds per design, so it is for the Optuna samplers, not the exhaustive path; timings are this machine's
 (the CPU model and extensions are recorded in front.json).
 """
@@ -12,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from squeezenext.deploy.backends import ONNX_FILE_OF, check_backend
+from squeezenext.errors import SqueezeNextError
 from squeezenext.search.space import SearchError
 from squeezenext.specfile import network_argument
 from squeezenext.specs import SqueezeNextSpec
@@ -19,19 +23,34 @@ from squeezenext.specs import SqueezeNextSpec
 LATENCY_MIN_SECONDS = 1.0
 LATENCY_MIN_ITERATIONS = 20
 LATENCY_BACKEND = "onnxruntime"
+"""The default runtime of the latency objective."""
+LATENCY_BACKENDS = tuple(ONNX_FILE_OF)
+"""The runtimes the latency objective can time in: the bench backends that run an exported ONNX file."""
 
 
-def onnx_latency_ms(network: str | SqueezeNextSpec, input_size: int, threads: int | None = None) -> float:
-    """Median latency (ms) of one image through onnxruntime fp32 for a network argument or a spec."""
+def check_latency_backend(backend: str) -> None:
+    """Refuse, before any work, a backend that cannot time designs on this machine."""
+    try:
+        check_backend(backend, LATENCY_BACKENDS)
+    except SqueezeNextError as error:
+        raise SearchError(f"--latency-backend: {error}") from None
+
+
+def onnx_latency_ms(
+    network: str | SqueezeNextSpec, input_size: int, threads: int | None = None, backend: str = LATENCY_BACKEND
+) -> float:
+    """Median latency (ms) of one image in ``backend`` (:data:`LATENCY_BACKENDS`) for a network argument or a
+    spec."""
     from squeezenext.deploy.bench import export_for_bench
     from squeezenext.deploy.timing import Case, run_case
 
+    check_latency_backend(backend)
     threads = threads or os.cpu_count() or 1
     with network_argument(network) as argument, tempfile.TemporaryDirectory(prefix="squeezenext-latency-") as work:
-        onnx_path = export_for_bench(argument, input_size, Path(work))[LATENCY_BACKEND]
-        case = Case(argument, LATENCY_BACKEND, 1, input_size, threads, LATENCY_MIN_SECONDS, LATENCY_MIN_ITERATIONS,
+        onnx_path = export_for_bench(argument, input_size, Path(work), (ONNX_FILE_OF[backend],))[backend]
+        case = Case(argument, backend, 1, input_size, threads, LATENCY_MIN_SECONDS, LATENCY_MIN_ITERATIONS,
                     onnx_path)  # fmt: skip
         result = run_case(case)
     if "error" in result:
-        raise SearchError(f"timing {argument} in onnxruntime failed: {result['error']}")
+        raise SearchError(f"timing {argument} in {backend} failed: {result['error']}")
     return float(result["median_ms"])

@@ -57,6 +57,7 @@ def _definition(request: SearchRequest) -> str:
             "constraints": [str(c) for c in request.constraints],
             "input_size": request.input_size,
             **({"rungs": list(request.rungs)} if "error_pct" in request.measured_metrics() else {}),
+            **({"latency_backend": request.latency_backend} if "latency_ms" in request.measured_metrics() else {}),
         },
         sort_keys=True,
     )
@@ -160,7 +161,9 @@ class _Evaluator:
         measured: dict[str, float] = {}
         if "latency_ms" in needed:
             if key not in self.latency:
-                self.latency[key] = onnx_latency_ms(network, self.request.input_size)
+                self.latency[key] = onnx_latency_ms(
+                    network, self.request.input_size, backend=self.request.latency_backend
+                )
             measured["latency_ms"] = self.latency[key]
         if "error_pct" in needed:
             if key not in self.errors:

@@ -76,6 +76,7 @@ def search_json(result: SearchResult) -> dict[str, Any]:
         "hardware": request.hardware,
         "objectives": list(request.objectives),
         "constraints": [str(c) for c in request.constraints],
+        "latency_backend": request.latency_backend if "latency_ms" in request.measured_metrics() else None,
         "sampler": result.sampler,
         "evaluated": result.evaluated,
         "feasible": result.feasible,

@@ -29,6 +29,7 @@ from squeezenext.peers import PEERS
 from squeezenext.registry import get_spec
 from squeezenext.search.accuracy import DEFAULT_RUNGS, check_rungs, short_training_error
 from squeezenext.search.evaluate import evaluate_fixed_network, evaluate_networks
+from squeezenext.search.latency import LATENCY_BACKEND, check_latency_backend, onnx_latency_ms
 from squeezenext.search.objectives import (
     MEASURED,
     OBJECTIVES,
@@ -71,9 +72,13 @@ class SearchRequest:
     input_size: int = PAPER_INPUT_SIZE
     rungs: tuple[int, ...] = DEFAULT_RUNGS
     """Training images of each fidelity rung of the ``error`` objective (:mod:`squeezenext.search.accuracy`)."""
+    latency_backend: str = LATENCY_BACKEND
+    """The runtime the ``latency`` objective times designs in (:mod:`squeezenext.search.latency`)."""
 
     def __post_init__(self) -> None:
         check_rungs(self.rungs)
+        if "latency_ms" in self.measured_metrics():
+            check_latency_backend(self.latency_backend)
         if self.space not in SPACE_KINDS:
             raise SearchError(f"space must be one of {', '.join(SPACE_KINDS)}, got {self.space!r}")
         if self.sampler not in SAMPLERS:
@@ -175,9 +180,8 @@ def reference_metrics(request: SearchRequest, hardware: HardwareConfig) -> dict[
         spec = None if ":" in name else get_spec(name)
         measured = {}
         if "latency_ms" in request.measured_metrics():
-            from squeezenext.search.latency import onnx_latency_ms
-
-            measured["latency_ms"] = onnx_latency_ms(name, request.input_size)  # in the same run as the designs
+            # in the same run and runtime as the designs
+            measured["latency_ms"] = onnx_latency_ms(name, request.input_size, backend=request.latency_backend)
         if "error_pct" in request.measured_metrics():  # the last rung's training, never pruned
             images = request.rungs[-1]
             measured.update(error_pct=short_training_error(name, images, request.seed), trained_images=images)

@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from squeezenext.errors import CheckpointError, SqueezeNextError
 from squeezenext.fileio import write_json
-from squeezenext.machine import cpu_extensions
+from squeezenext.machine import native_bf16
 from squeezenext.model import SqueezeNext
 from squeezenext.networks import PYTORCHCV_PREFIX, TORCHVISION_PREFIX, build_module
 from squeezenext.registry import create_model
@@ -160,7 +160,7 @@ def resolve_amp(amp: str, device: torch.device) -> str:
         return amp
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "none"
-    return "bf16" if {"AVX-512 BF16", "AMX-BF16"} & set(cpu_extensions()) else "none"
+    return "bf16" if native_bf16() else "none"
 
 
 def _autocast(config: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager[Any]:
