@@ -17,10 +17,10 @@ import os
 from pathlib import Path
 
 from squeezenext.argtypes import positive_int
-from squeezenext.deploy.backends import BF16_BACKENDS, PROFILE_BACKENDS, missing_runtime
+from squeezenext.deploy.backends import PROFILE_BACKENDS, default_backends
 from squeezenext.deploy.profile import profile, profiles_markdown
 from squeezenext.fileio import check_writable, write_json
-from squeezenext.machine import cpu_kind, cpu_label, machine_summary, native_bf16
+from squeezenext.machine import cpu_kind, cpu_label, machine_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("sqnxt23v5_w1", "sqnxt23_w1", "torchvision:squeezenet1_0")
@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     check_writable(args.json)
     threads = os.cpu_count() or 1
-    backends = [b for b in PROFILE_BACKENDS if missing_runtime(b) is None and (b not in BF16_BACKENDS or native_bf16())]
+    backends = [b for b in default_backends() if b in PROFILE_BACKENDS]
     profiles = []
     for model in MODELS:
         for backend in backends:

@@ -55,9 +55,9 @@ def cpu_label(cpu: str | None = None, extensions: Sequence[str] | None = None) -
     return f"{cpu} ({', '.join(extensions)})" if extensions else cpu
 
 
-def native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (:data:`NATIVE_BF16`)."""
-    return bool(NATIVE_BF16 & set(cpu_extensions()))
+def native_bf16(extensions: Sequence[str] | None = None) -> bool:
+    """Whether a CPU with ``extensions`` (this one's by default) computes bf16 natively (:data:`NATIVE_BF16`)."""
+    return bool(NATIVE_BF16 & set(cpu_extensions() if extensions is None else extensions))
 
 
 def cpu_kind(cpu: str | None = None, extensions: Sequence[str] | None = None) -> str:

@@ -68,30 +68,33 @@ def missing_runtime(backend: str) -> str | None:
 
 
 def default_backends() -> tuple[str, ...]:
-    """Every backend but ``compile`` (minutes of compilation per case), the optional runtimes where installed,
-    the bf16 ones where this CPU computes bf16 natively."""
-    from squeezenext.machine import native_bf16
-
-    return tuple(
-        b
-        for b in BACKENDS
-        if b != "compile" and missing_runtime(b) is None and (b not in BF16_BACKENDS or native_bf16())
-    )
+    """Every backend but ``compile`` (minutes of compilation per case) that this machine can run
+    (:func:`unavailable`): the optional runtimes where installed, the bf16 ones where the CPU computes bf16."""
+    return tuple(b for b in BACKENDS if b != "compile" and unavailable(b) is None)
 
 
-def check_backend(backend: str, valid: Sequence[str] = BACKENDS) -> None:
-    """Refuse, before any work, a backend that is unknown (not in ``valid``), whose runtime is not installed,
-    or that computes in bf16 on a CPU without native bf16 (where the runtime would silently use fp32)."""
-    from squeezenext.errors import SqueezeNextError
+def unavailable(backend: str) -> str | None:
+    """Why this machine cannot run ``backend`` (its runtime is not installed, or it computes in bf16 on a CPU
+    without native bf16, where the runtime would silently use fp32), else None."""
     from squeezenext.machine import NATIVE_BF16, cpu_label, native_bf16
 
-    if backend not in valid:
-        raise SqueezeNextError(f"unknown backend {backend!r}; valid: {', '.join(valid)}")
     hint = missing_runtime(backend)
     if hint is not None:
-        raise SqueezeNextError(f"backend {backend} needs a runtime that is not installed: {hint}")
+        return f"backend {backend} needs a runtime that is not installed: {hint}"
     if backend in BF16_BACKENDS and not native_bf16():
-        raise SqueezeNextError(
+        return (
             f"backend {backend} needs a CPU that computes bf16 natively ({' or '.join(sorted(NATIVE_BF16))}); "
             f"this one ({cpu_label()}) has neither, and the runtime would compute in fp32"
         )
+    return None
+
+
+def check_backend(backend: str, valid: Sequence[str] = BACKENDS) -> None:
+    """Refuse, before any work, a backend that is unknown (not in ``valid``) or :func:`unavailable` here."""
+    from squeezenext.errors import SqueezeNextError
+
+    if backend not in valid:
+        raise SqueezeNextError(f"unknown backend {backend!r}; valid: {', '.join(valid)}")
+    reason = unavailable(backend)
+    if reason is not None:
+        raise SqueezeNextError(reason)

@@ -13,6 +13,7 @@ residual Adds with their ReLUs, pooling, the classifier, layout reorders and qua
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import statistics
@@ -128,7 +129,8 @@ class _Measured:
     kernel_shape: tuple[int, ...] | None
     ms: float
     source_op: str = ""
-    """The ONNX operator of the same name, where the runtime kept the name (OpenVINO's fused ``Subgraph``s)."""
+    """The ONNX operator of the same name, where the runtime kept the name (OpenVINO's fused ``Subgraph``s);
+    filled in by :func:`_with_source`."""
 
 
 def _onnxruntime_profile(
@@ -165,13 +167,10 @@ def _onnxruntime_profile(
         weight = shapes[weight_index] if op in CONVOLUTIONS and len(shapes) > weight_index else None
         kernel_shape = tuple(weight[2:]) if weight is not None and len(weight) == 4 else None
         described[name] = (op, f"{op} ({args.get('provider', 'CPUExecutionProvider')})", kernel_shape)
-    source = _onnx_names(path)
-    operators = []
-    for name, (op, kernel, shape) in described.items():
-        source_op, source_shape = source.get(RUNTIME_SUFFIX.sub("", name), ("", None))
-        operators.append(
-            _Measured(name, op, kernel, shape or source_shape, statistics.median(durations[name]), source_op)
-        )
+    operators = [
+        _Measured(name, op, kernel, shape, statistics.median(durations[name]))
+        for name, (op, kernel, shape) in described.items()
+    ]
     return operators, statistics.median(e["dur"] for e in whole_runs[WARMUP_RUNS:]) / 1e3
 
 
@@ -195,12 +194,22 @@ def _openvino_profile(
                 continue
             durations.setdefault(layer.node_name, []).append(layer.real_time.total_seconds() * 1e3)
             described[layer.node_name] = (layer.node_type, layer.exec_type)
-    source = _onnx_names(path)
-    operators = []
-    for name, (op, kernel) in described.items():
-        source_op, kernel_shape = source.get(name, ("", None))
-        operators.append(_Measured(name, op, kernel, kernel_shape, statistics.median(durations[name]), source_op))
+    operators = [
+        _Measured(name, op, kernel, None, statistics.median(durations[name]))
+        for name, (op, kernel) in described.items()
+    ]
     return operators, statistics.median(run_ms)
+
+
+def _with_source(measured: list[_Measured], onnx_path: str) -> list[_Measured]:
+    """Each operator with the ONNX node it came from, where the runtime kept its name (onnxruntime appends
+    :data:`RUNTIME_SUFFIX`): its op type, and its kernel shape where the profiler gave none."""
+    source = _onnx_names(onnx_path)
+    resolved = []
+    for m in measured:
+        source_op, source_shape = source.get(RUNTIME_SUFFIX.sub("", m.name), ("", None))
+        resolved.append(dataclasses.replace(m, kernel_shape=m.kernel_shape or source_shape, source_op=source_op))
+    return resolved
 
 
 def _grouped(measured: list[_Measured]) -> list[OperatorTime]:
@@ -294,6 +303,7 @@ def profile(
         except Exception as error:  # onnxruntime and OpenVINO raise their own types (a graph they cannot run)
             detail = " ".join(str(error).split())[:300]
             raise SqueezeNextError(f"{backend} cannot run {network}: {detail}") from None
+        measured = _with_source(measured, path)  # once, for the kept round
     operators = _grouped(measured)
     return {
         "model": network,

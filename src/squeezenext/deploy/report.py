@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.deploy.backends import BF16_BACKENDS, PYTORCH_BACKENDS, REDUCED_PRECISION_BACKENDS
-from squeezenext.machine import NATIVE_BF16, cpu_label
+from squeezenext.machine import cpu_label, native_bf16
 from squeezenext.paper import PAPER_RATIOS
+from squeezenext.peers import PEERS
 from squeezenext.plotting import save_figure, subplots
 from squeezenext.tables import format_table, markdown_table
 
 SQUEEZENET_SPEEDUP = PAPER_RATIOS["SqueezeNet 1.0"][0]
 """The paper's speed-up of 1.0-SqNxt-23v5 over SqueezeNet (on its simulated accelerator)."""
-V5, SQUEEZENET = "sqnxt23v5_w1", "torchvision:squeezenet1_0"
+V5, SQUEEZENET = "sqnxt23v5_w1", PEERS["SqueezeNet 1.0"]
 MATMUL_FRACTION = 0.70
 RUNTIME_COMPARISONS = ("onnxruntime", "onnxruntime-rewritten", "openvino", "openvino-bf16")
 """The deployment runtimes in which v5 is compared with SqueezeNet 1.0 (the PyTorch backends are compared too)."""
@@ -152,9 +153,9 @@ def machines_markdown(payloads: list[dict[str, Any]]) -> str:
         cells = []
         for backend in MACHINE_COMPARISONS:
             v5, squeezenet = _median(results, V5, backend, 1), _median(results, SQUEEZENET, backend, 1)
-            native = not (backend in BF16_BACKENDS and not NATIVE_BF16 & set(env.get("cpu_extensions") or []))
+            without_bf16 = backend in BF16_BACKENDS and not native_bf16(env.get("cpu_extensions") or [])
             if v5 is None or squeezenet is None:
-                cells.append("not measured" if native else "no native bf16")
+                cells.append("no native bf16" if without_bf16 else "not measured")
             else:
                 cells.append(f"{squeezenet / v5:.2f}x ({v5:.2f} vs {squeezenet:.2f} ms)")
         overall, fp32 = _fastest(payload, 1, fp32_only=False), _fastest(payload, 1, fp32_only=True)
