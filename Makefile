@@ -7,7 +7,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 # glibc returns large activation buffers to the OS on every call unless told not to (docs/environment.md).
 FAST_MALLOC := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000
 
-.PHONY: run test test-slow lint setup data clean
+.PHONY: run test test-extended test-slow test-all lint setup data clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -47,9 +47,15 @@ lint: $(STAMP)
 test: lint data
 	$(VENV)/bin/pytest -q
 
-## Slow tests (excluded from `make test`).
+## The tiers excluded from `make test` (docs/contributing.md lists what each holds and how long it takes).
+test-extended: $(STAMP) data
+	$(VENV)/bin/pytest -q -m extended
+
 test-slow: $(STAMP) data
 	$(VENV)/bin/pytest -q -m slow
+
+test-all: lint data
+	$(VENV)/bin/pytest -q -m ''
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

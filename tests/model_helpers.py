@@ -1,6 +1,18 @@
 """Helpers for model tests."""
 
+from collections.abc import Iterable
+
+import pytest
 from torch import nn
+
+REPRESENTATIVE = ("sqnxt23_w1", "sqnxt23v5_w1", "sqnxt23g_w1")
+"""7x7 and 5x5 stems, both wirings, grouped convolutions: the default suite's share of a per-model check
+(the other registered models run in the ``extended`` tier)."""
+
+
+def every_model(names: Iterable[str]) -> list[object]:
+    """``names`` as parameters, the :data:`REPRESENTATIVE` ones in the default suite, the rest ``extended``."""
+    return [pytest.param(name, marks=() if name in REPRESENTATIVE else pytest.mark.extended) for name in names]
 
 
 def randomize_batchnorm(module: nn.Module, spread: float = 0.1) -> None:

@@ -38,6 +38,7 @@ def test_main_job_reaches_90_percent_and_reproduces_the_committed_result(tmp_pat
         assert results["test"]["top1"] == pytest.approx(default["top1"], abs=1e-9)
 
 
+@pytest.mark.extended
 @pytest.mark.skipif(not FASHION_MNIST_INSTALLED, reason="Debian package dataset-fashion-mnist not installed")
 def test_main_job_first_100_steps_are_deterministic(tmp_path: Path) -> None:
     """Two runs of the main job's exact configuration stop after 100 steps with bit-identical weights."""

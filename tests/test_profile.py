@@ -37,7 +37,7 @@ def _check_totals(payload: dict[str, Any]) -> None:
     assert sum(k["operators"] for k in payload["kernels"]) == len(payload["operators"])
 
 
-@pytest.mark.parametrize("backend", ["onnxruntime", "onnxruntime-int8"])
+@pytest.mark.parametrize("backend", ["onnxruntime", pytest.param("onnxruntime-int8", marks=pytest.mark.extended)])
 def test_onnxruntime_profile_finds_every_convolution_of_v5(backend: str) -> None:
     payload = profile("sqnxt23v5_w1", backend, input_size=64, threads=1, runs=3)
     counts = _counts(payload)

@@ -67,6 +67,7 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: p
     return tmp_path
 
 
+@pytest.mark.extended
 def test_every_readme_command_runs_as_written(scratch: Path, capsys: pytest.CaptureFixture[str]) -> None:
     Image.new("L", (28, 28), 90).save(scratch / "shirt.png")  # the user's photo
     lines = _shell_lines()

@@ -107,14 +107,10 @@ def test_only_relus_of_provably_non_negative_sums_are_removed(rectified: tuple[b
     np.testing.assert_array_equal(_run(proto, x), expected)
 
 
-REPRESENTATIVE = ("sqnxt23_w1", "sqnxt23v5_w1", "sqnxt23g_w1")
-"""7x7 and 5x5 stems, both wirings, grouped convolutions: the default suite's share of the export check."""
-
-
 @pytest.mark.parametrize(
     ("name", "size"),
     [
-        pytest.param(name, size, marks=() if name in REPRESENTATIVE and size == 67 else pytest.mark.slow)
+        pytest.param(name, size, marks=() if name == "sqnxt23v5_w1" and size == 67 else pytest.mark.extended)
         for name in list_models()
         for size in (64, 67)
     ],

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from squeezenext.train.config import load_config, parse_overrides
@@ -41,6 +42,7 @@ def _torchrun(out: Path, *extra: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+@pytest.mark.extended
 def test_two_processes_match_one_with_the_same_global_batch(tmp_path: Path) -> None:
     for name, extra in (("one", ["--freeze-bn", "true"]), ("one_bn", []), ("other", ["--seed", "1"])):
         result = run_train(tmp_path / name, *SHORT, *extra)

@@ -5,6 +5,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from train_helpers import env, run_train, train_command, weights
@@ -17,6 +18,7 @@ def _step_of(path: Path) -> int:
         return -1
 
 
+@pytest.mark.extended
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     reference = run_train(tmp_path / "reference", "--checkpoint-every", "3")
     assert reference.returncode == 0, reference.stderr
