@@ -26,7 +26,8 @@ from squeezenext.peers import PEERS
 from squeezenext.search.latency import LATENCY_BACKEND, LATENCY_BACKENDS, onnx_latency_ms
 from squeezenext.search.objectives import Constraint
 from squeezenext.search.report import write_search
-from squeezenext.search.run import SearchRequest, run_search
+from squeezenext.search.request import SearchRequest
+from squeezenext.search.run import run_search
 from squeezenext.train.engine import Trainer
 from squeezenext.train.recipes import short_fashion_mnist
 from squeezenext.train.rundir import claimed_run_folder

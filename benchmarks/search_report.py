@@ -29,7 +29,8 @@ from squeezenext.machine import cpu_extensions, cpu_model, machine_summary
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.search.objectives import Constraint
 from squeezenext.search.report import write_search
-from squeezenext.search.run import SearchRequest, SearchResult, run_search
+from squeezenext.search.request import SearchRequest, SearchResult
+from squeezenext.search.run import run_search
 from squeezenext.tables import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import torch
 from model_helpers import randomize_batchnorm
 from squeezenext.deploy import backends as backends_module
 from squeezenext.deploy.backends import INT8_BACKENDS
-from squeezenext.deploy.bench import OURS, best_round, run_benchmark, torchscript_for_inference
+from squeezenext.deploy.bench import OURS, best_round, run_benchmark
 from squeezenext.deploy.report import (
     OWN_PEAK_MEMORY,
     check_targets,
@@ -24,7 +24,7 @@ from squeezenext.deploy.report import (
     run_line,
     targets_table,
 )
-from squeezenext.deploy.timing import Case, peak_rss_kib, run_case
+from squeezenext.deploy.timing import Case, peak_rss_kib, run_case, torchscript_for_inference
 from squeezenext.registry import create_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,7 @@ REFERENCE_BENCH = ROOT / "docs" / "bench" / "amd-avx2.json"
 """The run whose full table the README shows (the other CPU kinds get a row of the machines table)."""
 
 
+@pytest.mark.extended
 def test_a_tiny_benchmark_run(tmp_path: Path) -> None:
     lines: list[str] = []
     payload = run_benchmark(
@@ -56,6 +57,7 @@ def test_a_tiny_benchmark_run(tmp_path: Path) -> None:
     assert (tmp_path / "latency.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.extended
 def test_each_case_measures_its_own_peak_memory() -> None:
     """A worker's peak is its own, not its parent's (getrusage's ru_maxrss survives exec; VmHWM does not)."""
     ballast = torch.ones(384 * 2**20)  # 1.5 GiB touched here, so this process's peak is above any worker's
@@ -298,6 +300,7 @@ def test_a_missing_openvino_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) 
         run_benchmark(["sqnxt23_w1"], ["openvino"], [1], 32, 1, 0.01, progress=lambda _: None)
 
 
+@pytest.mark.extended
 def test_executorch_backends() -> None:
     pytest.importorskip("executorch")
     payload = run_benchmark(["sqnxt23_w1"], ["executorch", "executorch-int8"], [1], 64, 1, 0.05, progress=print)

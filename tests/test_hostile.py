@@ -30,7 +30,7 @@ from squeezenext.deploy.predictor import Predictor
 from squeezenext.deploy.profile import profile
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import native_bf16
-from squeezenext.search.run import SearchRequest
+from squeezenext.search.request import SearchRequest
 from squeezenext.train.config import TrainConfig
 from squeezenext.workload import load_workload
 

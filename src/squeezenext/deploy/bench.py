@@ -13,7 +13,6 @@ import platform
 import statistics
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,17 +119,6 @@ def executorch_for_bench(model: str, batch: int, input_size: int, work: Path, *,
 
 def _random_images(count: int, input_size: int) -> np.ndarray:
     return np.random.default_rng(0).standard_normal((count, 3, input_size, input_size)).astype(np.float32)
-
-
-def torchscript_for_inference(module: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule:
-    """Traced, frozen and ``torch.jit.optimize_for_inference``-d (BatchNorm folded, conv weights prepacked for
-    oneDNN, conv+ReLU fused): the fastest PyTorch CPU path that needs no compiler. TorchScript is deprecated
-    by PyTorch (torch.compile/torch.export replace it) but still ships in 2.14; its warnings are silenced here.
-    """
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        traced = torch.jit.trace(module.eval(), example)  # type: ignore[no-untyped-call]
-        return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
 
 
 def best_round(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:

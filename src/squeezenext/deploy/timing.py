@@ -14,10 +14,11 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +30,10 @@ from squeezenext.deploy.backends import (
     PYTORCH_BACKENDS,
 )
 from squeezenext.errors import SqueezeNextError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 """glibc settings that keep large activation buffers (docs/environment.md: 1.5-3x faster batch-32 torch runs)."""
@@ -93,16 +98,29 @@ def _file_runner(case: Case) -> Callable[[np.ndarray], object]:
     return _onnxruntime_runner(case)
 
 
+def torchscript_for_inference(module: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule:
+    """Traced, frozen and ``torch.jit.optimize_for_inference``-d (BatchNorm folded, conv weights prepacked for
+    oneDNN, conv+ReLU fused): the fastest PyTorch CPU path that needs no compiler. TorchScript is deprecated
+    by PyTorch (torch.compile/torch.export replace it) but still ships in 2.14; its warnings are silenced here.
+    """
+    import torch
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(module.eval(), example)  # type: ignore[no-untyped-call]
+        return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+
+
 def _torch_runner(case: Case, x_np: np.ndarray) -> Callable[[], object]:
     import torch
 
-    from squeezenext.deploy.bench import build_module, torchscript_for_inference
     from squeezenext.deploy.fold import fold_batchnorm
+    from squeezenext.networks import build_module
 
     torch.set_num_threads(case.threads)
     x = torch.from_numpy(x_np)
     if case.backend == "eager":
-        module = build_module(case.model)
+        module = build_module(case.model).eval()
 
         def run() -> object:
             with torch.inference_mode():
@@ -115,14 +133,14 @@ def _torch_runner(case: Case, x_np: np.ndarray) -> Callable[[], object]:
         method = load_method(case.program_path)
         return lambda: method(x)
     if case.backend == "torchscript":
-        scripted = torchscript_for_inference(build_module(case.model), x)
+        scripted = torchscript_for_inference(build_module(case.model).eval(), x)
 
         def run_scripted() -> object:
             with torch.no_grad():
                 return scripted(x)
 
         return run_scripted
-    folded = fold_batchnorm(build_module(case.model)).to(memory_format=torch.channels_last)
+    folded = fold_batchnorm(build_module(case.model).eval()).to(memory_format=torch.channels_last)
     if case.backend == "compile":
         import torch._inductor.config as inductor_config
 

@@ -30,11 +30,11 @@ def _dataflow_sets(text: str) -> list[tuple[str, ...]]:
 
 
 def _request(args: argparse.Namespace) -> Any:
-    """The :class:`~squeezenext.search.run.SearchRequest` of the command line (defaults from the base network
+    """The :class:`~squeezenext.search.request.SearchRequest` of the command line (defaults from the base network
     and the base hardware)."""
     from squeezenext.registry import get_spec
     from squeezenext.search.objectives import Constraint, parse_objectives
-    from squeezenext.search.run import SearchRequest
+    from squeezenext.search.request import SearchRequest
     from squeezenext.search.space import HardwareSpace, NetworkSpace, SearchError
 
     base_hardware = resolve_hardware(args.hardware)

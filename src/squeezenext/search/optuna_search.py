@@ -29,7 +29,7 @@ from squeezenext.search.accuracy import AccuracyJudge
 from squeezenext.search.evaluate import SegmentCosts, distribution_metrics, evaluate_fixed_network, segment_costs
 from squeezenext.search.latency import onnx_latency_ms
 from squeezenext.search.objectives import MAXIMIZED, METRICS, OBJECTIVES
-from squeezenext.search.run import STUDY_NAME, Candidate, SearchRequest, SearchResult, select_front
+from squeezenext.search.request import STUDY_NAME, Candidate, SearchRequest, SearchResult, select_front
 from squeezenext.search.space import SearchError, Template
 from squeezenext.specfile import network_argument
 from squeezenext.specs import SqueezeNextSpec

@@ -14,7 +14,7 @@ import yaml
 from squeezenext.fileio import atomic_write_text, write_json
 from squeezenext.plotting import save_figure, subplots
 from squeezenext.search.objectives import MAXIMIZED, MEASURED, METRICS, OBJECTIVES
-from squeezenext.search.run import Candidate, SearchResult
+from squeezenext.search.request import Candidate, SearchResult
 from squeezenext.specfile import write_spec_file
 from squeezenext.tables import markdown_table
 

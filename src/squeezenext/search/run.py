@@ -13,118 +13,28 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from squeezenext.accel.cost import simulate, total
-from squeezenext.accel.hardware import DEFAULT_HARDWARE, HardwareConfig, resolve_hardware
+from squeezenext.accel.hardware import HardwareConfig, resolve_hardware
 from squeezenext.accel.study import VARIANTS
 from squeezenext.accel.topology import load_network
 from squeezenext.errors import SqueezeNextError
-from squeezenext.paper import PAPER_INPUT_SIZE, PAPER_RATIOS
+from squeezenext.paper import PAPER_RATIOS
 from squeezenext.peers import PEERS
 from squeezenext.registry import get_spec
-from squeezenext.search.accuracy import DEFAULT_RUNGS, check_rungs, short_training_error
+from squeezenext.search.accuracy import short_training_error
 from squeezenext.search.evaluate import evaluate_fixed_network, evaluate_networks
-from squeezenext.search.latency import LATENCY_BACKEND, check_latency_backend, onnx_latency_ms
-from squeezenext.search.objectives import (
-    MEASURED,
-    OBJECTIVES,
-    Constraint,
-    check_contradictions,
-    objective_matrix,
-    pareto_front,
-    total_violation,
-)
-from squeezenext.search.space import HardwareSpace, NetworkSpace, SearchError, Template
+from squeezenext.search.latency import onnx_latency_ms
+from squeezenext.search.request import Candidate, SearchRequest, SearchResult, select_front
+from squeezenext.search.space import SearchError, Template
 from squeezenext.specs import SqueezeNextSpec
 
-SpaceKind = Literal["network", "hardware", "both"]
-SPACE_KINDS: tuple[SpaceKind, ...] = ("network", "hardware", "both")
-Sampler = Literal["auto", "exhaustive", "nsga2", "tpe"]
-SAMPLERS: tuple[Sampler, ...] = ("auto", "exhaustive", "nsga2", "tpe")
 EXHAUSTIVE_LIMIT = 5_000_000
 """``auto`` evaluates every candidate up to this many (a few seconds); larger spaces go to NSGA-II."""
-STUDY_NAME = "squeezenext-search"
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    """What to search. ``base`` is the network (a name, spec file or any network argument for the hardware
-    space) and ``hardware`` the accelerator (preset or YAML) that the fixed part of the space keeps."""
-
-    base: str = "sqnxt23_w1"
-    space: SpaceKind = "network"
-    hardware: str = DEFAULT_HARDWARE
-    network_space: NetworkSpace = field(default_factory=NetworkSpace)
-    hardware_space: HardwareSpace = field(default_factory=HardwareSpace)
-    objectives: tuple[str, ...] = ("time", "energy")
-    constraints: tuple[Constraint, ...] = ()
-    sampler: Sampler = "auto"
-    trials: int = 200
-    storage: str | None = None
-    resume: bool = False
-    seed: int = 0
-    peers: bool = False
-    input_size: int = PAPER_INPUT_SIZE
-    rungs: tuple[int, ...] = DEFAULT_RUNGS
-    """Training images of each fidelity rung of the ``error`` objective (:mod:`squeezenext.search.accuracy`)."""
-    latency_backend: str = LATENCY_BACKEND
-    """The runtime the ``latency`` objective times designs in (:mod:`squeezenext.search.latency`)."""
-
-    def __post_init__(self) -> None:
-        check_rungs(self.rungs)
-        if "latency_ms" in self.measured_metrics():
-            check_latency_backend(self.latency_backend)
-        if self.space not in SPACE_KINDS:
-            raise SearchError(f"space must be one of {', '.join(SPACE_KINDS)}, got {self.space!r}")
-        if self.sampler not in SAMPLERS:
-            raise SearchError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
-        if not self.objectives:
-            raise SearchError("give at least one objective")
-        if self.trials < 1:
-            raise SearchError(f"trials must be >= 1, got {self.trials}")
-        check_contradictions(self.constraints)
-
-    def measured_metrics(self) -> set[str]:
-        """The measured (not simulated) metrics the objectives and constraints need."""
-        used = {OBJECTIVES[o] for o in self.objectives} | {c.key for c in self.constraints}
-        return used & MEASURED
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One design: a network (template and blocks, or the fixed base workload) on one accelerator."""
-
-    hardware: HardwareConfig
-    metrics: dict[str, float]
-    template: Template | None = None
-    blocks: tuple[int, int, int, int] | None = None
-
-    def spec(self, name: str) -> SqueezeNextSpec | None:
-        """The network's spec (None for a fixed non-SqueezeNext network)."""
-        if self.template is None or self.blocks is None:
-            return None
-        return self.template.spec(self.blocks, name)
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """A finished search: its front, how many candidates it saw and met the constraints, the references."""
-
-    request: SearchRequest
-    front: list[Candidate]
-    evaluated: int
-    feasible: int
-    references: dict[str, dict[str, float]]
-    sampler: str
-    cloud: npt.NDArray[np.float64]
-    """Objective values of (a sample of up to 20,000) feasible candidates, for the plot."""
-    history: list[dict[str, float]] = field(default_factory=list)
-    """Optuna path: every finished trial's metrics, in trial order (the convergence plot)."""
 
 
 def _templates_and_distributions(request: SearchRequest, base: SqueezeNextSpec) -> tuple[list[Template], Any]:
@@ -261,58 +171,3 @@ def _exhaustive(
 
 def _row(metrics: dict[str, npt.NDArray[np.float64]], index: int) -> dict[str, float]:
     return {key: float(metrics[key][index]) for key in metrics}
-
-
-def select_front(
-    request: SearchRequest,
-    metrics: dict[str, npt.NDArray[np.float64]],
-    candidate: Callable[[int], Candidate],
-    progress: Callable[[int, int], None] | None,
-) -> SearchResult:
-    """The feasible front of evaluated candidates (or the error that shows the closest designs)."""
-    count = len(metrics["time_ms"])
-    if progress:
-        progress(count, count)
-    violation = total_violation(metrics, request.constraints)
-    feasible = np.flatnonzero(violation == 0)
-    if not len(feasible):
-        raise SearchError(no_feasible_message(request, metrics, violation, candidate))
-    values = objective_matrix(metrics, request.objectives)
-    front = feasible[pareto_front(values[feasible])]
-    rng = np.random.default_rng(request.seed)
-    sample = feasible if len(feasible) <= 20_000 else rng.choice(feasible, 20_000, replace=False)
-    return SearchResult(
-        request=request,
-        front=[candidate(int(i)) for i in front],
-        evaluated=count,
-        feasible=len(feasible),
-        references={},
-        sampler="",
-        cloud=values[np.sort(sample)],
-    )
-
-
-def no_feasible_message(
-    request: SearchRequest,
-    metrics: dict[str, npt.NDArray[np.float64]],
-    violation: npt.NDArray[np.float64],
-    candidate: Callable[[int], Candidate],
-) -> str:
-    """ "No design meets the constraints", with the three closest designs and what each misses."""
-    closest = np.argsort(violation, kind="stable")[:3]
-    described = []
-    for index in closest:
-        design = candidate(int(index))
-        where = f"blocks {list(design.blocks)}" if design.blocks else design.hardware.name
-        misses = ", ".join(
-            f"{c.key}={metrics[c.key][index]:.4g}"
-            for c in request.constraints
-            if c.violation(metrics[c.key][index : index + 1])[0] > 0
-        )
-        described.append(f"{where} ({misses})")
-    constraints = ", ".join(str(c) for c in request.constraints)
-    return (
-        f"no design of the {len(violation):,} evaluated meets every constraint ({constraints}); the closest: "
-        + "; ".join(described)
-        + ". Loosen a constraint or widen the space."
-    )
