@@ -20,7 +20,9 @@ from squeezenext.registry import create_model, get_spec
 from squeezenext.search.accuracy import AccuracyJudge
 from squeezenext.search.evaluate import evaluate_networks
 from squeezenext.search.objectives import Constraint, objective_matrix, pareto_front, total_violation
-from squeezenext.search.run import SearchRequest, run_search
+from squeezenext.search.optuna_search import RECHECK_EVERY
+from squeezenext.search.request import Candidate, SearchRequest, select_front
+from squeezenext.search.run import run_search
 from squeezenext.search.space import HardwareSpace, NetworkSpace, SearchError, Template
 from squeezenext.workload import analytic_layers, analytic_parameters, count_parameters
 from train_helpers import env
@@ -86,6 +88,47 @@ def test_search_front_is_the_brute_force_front_of_a_small_space() -> None:
     assert {(c.metrics["time_ms"], c.metrics["energy"]) for c in result.front} == brute
     assert result.evaluated == len(evaluation) and result.feasible == len(feasible)
     assert all(c.metrics["params"] <= 700000 for c in result.front)
+
+
+def test_optuna_and_exhaustive_paths_evaluate_a_design_alike() -> None:
+    """Every design an Optuna sampler evaluates has the metrics the exhaustive evaluation gives it (same
+    dataflow policy, same hardware), on an accelerator whose per-layer choice differs between the policies."""
+    space = NetworkSpace(total_blocks=8, max_blocks=5, stem_kernels=(3, 7), widths=(0.5, 1.0))
+    exhaustive = evaluate_networks(space.templates(), space.distributions(), [resolve_hardware("scalesim-32x32")])
+    known = {
+        (round(t, 9), round(e, 3))
+        for t, e in zip(exhaustive.metrics["time_ms"], exhaustive.metrics["energy"], strict=True)
+    }
+    result = run_search(SearchRequest(network_space=space, sampler="tpe", trials=12, hardware="scalesim-32x32"))
+    assert len(result.history) == 12
+    for metrics in result.history:
+        assert (round(metrics["time_ms"], 9), round(metrics["energy"], 3)) in known
+
+
+def test_utilization_is_maximized_in_the_front() -> None:
+    """Hand-made designs: (time, utilization) A (1, 0.9), B (1, 0.5), C (2, 0.95): A dominates B; C trades."""
+    metrics = {key: np.zeros(3) for key in ("energy", "edp", "params", "macs", "blocks", "width")}
+    metrics |= {"time_ms": np.array([1.0, 1.0, 2.0]), "utilization": np.array([0.9, 0.5, 0.95])}
+    hardware = resolve_hardware("array-16x16")
+    request = SearchRequest(objectives=("time", "utilization"))
+    result = select_front(request, metrics, lambda i: Candidate(hardware, {"index": float(i)}), None)
+    assert sorted(c.metrics["index"] for c in result.front) == [0, 2]
+
+
+def test_resume_continues_from_the_finished_trials(tmp_path: Path) -> None:
+    """A resumed search runs only the missing trials (also fewer than one re-read interval), keeps the finished
+    ones as they were, and runs none when the storage already holds enough."""
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    space = NetworkSpace(total_blocks=8, max_blocks=5, stem_kernels=(3, 7))
+    first = run_search(SearchRequest(network_space=space, sampler="nsga2", trials=12, storage=storage))
+    before = _finished(storage)
+    assert first.evaluated == len(before) == 12
+    missing = RECHECK_EVERY // 2
+    request = SearchRequest(network_space=space, sampler="nsga2", trials=12 + missing, storage=storage, resume=True)
+    resumed = run_search(request)
+    after = _finished(storage)
+    assert after[:12] == before and len(after) == 12 + missing == resumed.evaluated
+    assert run_search(request).evaluated == 12 + missing and _finished(storage) == after
 
 
 def test_the_papers_question_finds_designs_that_beat_v5() -> None:
@@ -222,6 +265,9 @@ def _workers_share(storage: str, folder: Path) -> None:
     trials = _finished(storage)
     numbers = [number for number, _, _ in trials]
     assert len(set(numbers)) == len(numbers) >= 60
+    # each worker re-reads the shared count every RECHECK_EVERY trials: three workers that each ran --trials on
+    # their own would hold about 180
+    assert len(numbers) <= 60 + 3 * RECHECK_EVERY, "the workers did not see each other's trials"
     evaluated = [json.loads((folder / f"worker{i}" / "front.json").read_text())["evaluated"] for i in range(3)]
     assert max(evaluated) == len(trials), "the last worker's front covers every worker's trials"
 
@@ -339,6 +385,7 @@ def test_distributions_respect_the_bounds() -> None:
         NetworkSpace(stem_kernels=())
 
 
+@pytest.mark.extended
 def test_latency_objective_measures_designs_and_references(tmp_path: Path) -> None:
     """CPU latency (onnxruntime fp32, batch 1) is measured per design and for v1..v5 in the same run."""
     out = tmp_path / "latency"

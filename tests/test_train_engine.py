@@ -15,7 +15,7 @@ from squeezenext.errors import CheckpointError
 from squeezenext.train.checkpoint import load_checkpoint
 from squeezenext.train.config import TrainConfig
 from squeezenext.train.data import collate
-from squeezenext.train.engine import Trainer, TrainingDivergedError
+from squeezenext.train.engine import Trainer, TrainingDivergedError, evaluate
 from train_helpers import FAST, env, run_train, train_command, weights
 
 
@@ -102,6 +102,7 @@ def test_train_cli_reports_bad_overrides(capsys: pytest.CaptureFixture[str]) -> 
     assert "unknown configuration key" in capsys.readouterr().err
 
 
+@pytest.mark.extended
 def test_uninterrupted_subprocess_run_matches_in_process_run(tmp_path: Path) -> None:
     result = run_train(tmp_path / "a", "--epochs", "1")
     assert result.returncode == 0, result.stderr
@@ -111,3 +112,16 @@ def test_uninterrupted_subprocess_run_matches_in_process_run(tmp_path: Path) -> 
     assert subprocess_weights.keys() == in_process_weights.keys()
     for name, tensor in subprocess_weights.items():
         assert torch.equal(tensor, in_process_weights[name]), name
+
+
+def test_evaluate_counts_top1_and_top5_by_hand() -> None:
+    """Four images, six classes, the logits as the model's output: the true class ranks 1st, 2nd, 5th and 6th,
+    so top-1 is 25%, top-5 75%, and the loss is the mean cross-entropy computed here."""
+    logits = torch.tensor(
+        [[9.0, 1, 2, 3, 4, 5], [4.0, 9, 1, 2, 3, 5], [5.0, 4, 3, 2, 1, 9], [1.0, 2, 3, 4, 5, 9]]
+    )  # fmt: skip
+    labels = torch.tensor([0, 5, 3, 0])
+    loader = [(logits[:2], labels[:2], 0), (logits[2:], labels[2:], 0)]
+    metrics = evaluate(torch.nn.Identity(), loader, torch.device("cpu"), TrainConfig())  # type: ignore[arg-type]
+    assert metrics["top1"] == 25.0 and metrics["top5"] == 75.0 and metrics["images"] == 4
+    assert metrics["loss"] == pytest.approx(float(torch.nn.functional.cross_entropy(logits, labels)))
