@@ -1,5 +1,6 @@
 """Data sets: fake, image folders with bad files, Fashion-MNIST discovery, reproducible augmentation."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,23 @@ def test_fashion_mnist_from_the_debian_package(tmp_path: Path) -> None:
     assert image is not None and image.shape == (1, 28, 28)
     repeated = build_data(_config(data="fashion-mnist", data_root=str(tmp_path), grey="repeat", test_subset=4))
     assert repeated.in_channels == 3 and repeated.test[0][0].shape == (3, 32, 32)  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(
+    not (data_module.FASHION_MNIST_SYSTEM_DIR / "t10k-images-idx3-ubyte.gz").exists(),
+    reason="Debian package dataset-fashion-mnist not installed (make run installs it)",
+)
+def test_fashion_mnist_gz_files_in_the_data_root_are_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The four gz files copied into ROOT/FashionMNIST/raw (torchvision's layout, e.g. on a machine without the
+    Debian package or the internet) are decompressed and read, with no download."""
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data_module.FASHION_MNIST_FILES:
+        shutil.copy(data_module.FASHION_MNIST_SYSTEM_DIR / name, raw / name)
+    monkeypatch.setattr(data_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", ["http://127.0.0.1:9/"], raising=False)
+    bundle = build_data(_config(data="fashion-mnist", data_root=str(tmp_path), input_size=28, test_subset=4))
+    assert len(bundle.train) == 60_000 and len(bundle.test) == 4
 
 
 @pytest.mark.skipif(

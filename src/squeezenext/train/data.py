@@ -234,19 +234,18 @@ def _grouping(grouped: bool, classes: list[str]) -> tuple[torch.Tensor, list[str
 
 
 def _fashion_mnist(root: Path, train: bool) -> torchvision.datasets.FashionMNIST:
-    """torchvision's reader over the Debian package's files when present, else its normal download.
+    """torchvision's reader over gzipped files already at hand (in ``ROOT/FashionMNIST/raw`` itself, or the
+    Debian package's), else its normal download.
 
     torchvision reads the decompressed IDX files from ``ROOT/FashionMNIST/raw``; the package ships them
     gzipped, so they are decompressed there once (atomically, so concurrent ranks do not collide).
     """
     raw = root / "FashionMNIST" / "raw"
     missing = [name for name in FASHION_MNIST_FILES if not (raw / name.removesuffix(".gz")).exists()]
-    if missing and all((FASHION_MNIST_SYSTEM_DIR / name).exists() for name in missing):
+    folder = next((f for f in (raw, FASHION_MNIST_SYSTEM_DIR) if all((f / name).exists() for name in missing)), None)
+    if missing and folder is not None:
         for name in missing:
-            with (
-                gzip.open(FASHION_MNIST_SYSTEM_DIR / name) as source,
-                atomic_path(raw / name.removesuffix(".gz")) as tmp,
-            ):
+            with gzip.open(folder / name) as source, atomic_path(raw / name.removesuffix(".gz")) as tmp:
                 tmp.write_bytes(source.read())
         missing = []
     try:
