@@ -1,14 +1,16 @@
 """GPU training throughput: our models against pytorchcv's, in the same training loop, on one GPU.
 
-    python benchmarks/gpu_train_speed.py [--batch 256] [--steps 30] [--rounds 3]
-        [--json docs/results/gpu_train_speed.json]
+    python benchmarks/gpu_train_speed.py [--batch 256] [--steps 30] [--rounds 3] [--compile]
+        [--networks sqnxt23_w1,sqnxt23v5_w1] [--json docs/results/gpu_train_speed.json]
 
 For each network (1.0-SqNxt-23 and 1.0-SqNxt-23v5 at 224x224, 1000 classes) it times full SGD training
 steps (forward, cross-entropy, backward, momentum update) of three builds: ours in the ``official`` flavor,
 ours in the ``pytorchcv`` flavor, and pytorchcv's own ``sqnxt23_w1`` / ``sqnxt23v5_w1``. Every build runs the
 identical loop on the same synthetic batch held on the GPU (the data pipeline is not timed), in fp32 and in
 bf16 autocast, channels-last, interleaved over ``--rounds`` rounds; each (build, precision) keeps its best
-round. Times use ``torch.cuda.synchronize`` around the timed steps. Needs a CUDA GPU and pytorchcv.
+round. Times use ``torch.cuda.synchronize`` around the timed steps. ``--compile`` adds each build under
+``torch.compile`` (default mode; compiled in the untimed warm-up steps): the compiler fuses the separate
+BatchNorm and ReLU kernels whose memory traffic can bound eager training at this size. Needs a CUDA GPU and pytorchcv.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import argparse
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -31,8 +33,18 @@ from squeezenext.tables import format_table
 ROOT = Path(__file__).resolve().parents[1]
 NETWORKS = ("sqnxt23_w1", "sqnxt23v5_w1")
 PRECISIONS = ("fp32", "bf16")
+MODES = ("eager", "compile")
 WARMUP_STEPS = 5
 INPUT_SIZE = 224
+
+
+def networks_list(text: str) -> tuple[str, ...]:
+    """``--networks``: a comma-separated subset of :data:`NETWORKS`."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = sorted(set(names) - set(NETWORKS))
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {', '.join(NETWORKS)}, got {text!r}")
+    return names
 
 
 def builds(network: str) -> dict[str, Callable[[], nn.Module]]:
@@ -46,24 +58,32 @@ def builds(network: str) -> dict[str, Callable[[], nn.Module]]:
     }
 
 
-def images_per_second(model: nn.Module, precision: str, batch: int, steps: int) -> float:
-    """Training images per second over ``steps`` timed steps after warm-up, on a fixed batch on the GPU."""
+def training_step(model: nn.Module, precision: str, batch: int, mode: str) -> Callable[[], None]:
+    """One full SGD step of ``model`` on a fixed synthetic batch on the GPU (compiled when ``mode`` says so);
+    the warm-up steps (and any compilation) run here."""
     device = torch.device("cuda")
     model = model.to(device).to(memory_format=torch.channels_last).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     images = torch.randn(batch, 3, INPUT_SIZE, INPUT_SIZE, device=device).to(memory_format=torch.channels_last)
     labels = torch.randint(0, 1000, (batch,), device=device)
     loss_fn = nn.CrossEntropyLoss()
+    forward = cast(Callable[[torch.Tensor], torch.Tensor], torch.compile(model) if mode == "compile" else model)
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss = loss_fn(model(images), labels)
+            loss = loss_fn(forward(images), labels)
         loss.backward()
         optimizer.step()
 
     for _ in range(WARMUP_STEPS):
         step()
+    torch.cuda.synchronize()
+    return step
+
+
+def images_per_second(step: Callable[[], None], batch: int, steps: int) -> float:
+    """Training images per second over ``steps`` timed steps (the step is warmed up already)."""
     torch.cuda.synchronize()
     started = time.perf_counter()
     for _ in range(steps):
@@ -77,34 +97,52 @@ def main() -> None:
     parser.add_argument("--batch", type=positive_int, default=256)
     parser.add_argument("--steps", type=positive_int, default=30)
     parser.add_argument("--rounds", type=positive_int, default=3)
+    parser.add_argument("--compile", action="store_true", help="also time every build under torch.compile")
+    parser.add_argument(
+        "--networks", type=networks_list, default=NETWORKS, help="comma-separated, of " + ", ".join(NETWORKS)
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "gpu_train_speed.json")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         parser.exit(2, "gpu_train_speed: error: no CUDA GPU is visible to PyTorch; run this on a machine with one\n")
     check_writable(args.json)
     torch.backends.cudnn.benchmark = True
-    best: dict[tuple[str, str, str], float] = {}
+    modes = MODES if args.compile else MODES[:1]
+    keys = [
+        (network, build, precision, mode)
+        for network in args.networks
+        for build in builds(network)
+        for precision in PRECISIONS
+        for mode in modes
+    ]
+    best: dict[tuple[str, str, str, str], float] = {}
     for _ in range(args.rounds):
-        for network in NETWORKS:
-            for build, make in builds(network).items():
-                for precision in PRECISIONS:
-                    torch.manual_seed(0)
-                    rate = images_per_second(make(), precision, args.batch, args.steps)
-                    key = (network, build, precision)
-                    best[key] = max(rate, best.get(key, 0.0))
-                    torch.cuda.empty_cache()
+        for network, build, precision, mode in keys:
+            torch.manual_seed(0)
+            step = training_step(builds(network)[build](), precision, args.batch, mode)
+            rate = images_per_second(step, args.batch, args.steps)
+            best[network, build, precision, mode] = max(rate, best.get((network, build, precision, mode), 0.0))
+            del step
+            torch.cuda.empty_cache()
     results: list[dict[str, Any]] = []
-    for (network, build, precision), rate in best.items():
-        reference = best[network, "pytorchcv", precision]
+    for (network, build, precision, mode), rate in best.items():
+        reference = best[network, "pytorchcv", precision, "eager"]
         results.append(
-            {"network": network, "build": build, "precision": precision, "images_per_s": rate,
+            {"network": network, "build": build, "precision": precision, "mode": mode, "images_per_s": rate,
              "vs_pytorchcv": rate / reference}
         )  # fmt: skip
     print(
         format_table(
-            ["network", "build", "precision", "images/s", "vs pytorchcv"],
+            ["network", "build", "precision", "mode", "images/s", "vs pytorchcv eager"],
             [
-                [r["network"], r["build"], r["precision"], f"{r['images_per_s']:.0f}", f"{r['vs_pytorchcv']:.3f}"]
+                [
+                    r["network"],
+                    r["build"],
+                    r["precision"],
+                    r["mode"],
+                    f"{r['images_per_s']:.0f}",
+                    f"{r['vs_pytorchcv']:.3f}",
+                ]
                 for r in results
             ],
         )
@@ -118,8 +156,10 @@ def main() -> None:
         "cuda": torch.version.cuda,
         "cudnn": torch.backends.cudnn.version(),  # type: ignore[no-untyped-call]
     }
-    settings = {"batch": args.batch, "steps": args.steps, "rounds": args.rounds, "input_size": INPUT_SIZE}
-    command = "python benchmarks/gpu_train_speed.py"
+    settings = {
+        "batch": args.batch, "steps": args.steps, "rounds": args.rounds, "input_size": INPUT_SIZE, "modes": list(modes)
+    }  # fmt: skip
+    command = "python benchmarks/gpu_train_speed.py" + (" --compile" if args.compile else "")
     write_json(args.json, {"command": command, "settings": settings, "machine": machine, "results": results})
     print(f"\n{properties.name}, torch {torch.__version__}; wrote {args.json}")
 

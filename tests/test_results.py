@@ -8,6 +8,7 @@ from `python benchmarks/fashion_mnist_table.py --epochs 1`; rerun them to refres
 import importlib.util
 import json
 import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -126,17 +127,40 @@ def test_readme_quotes_the_committed_search_results() -> None:
     )
 
 
-def test_training_docs_quote_the_committed_gpu_throughput() -> None:
-    """docs/training.md's GPU table is docs/results/gpu_train_speed.json (python benchmarks/gpu_train_speed.py)."""
-    results = _load("gpu_train_speed.json")
+@pytest.mark.parametrize("name", ["gpu_train_speed.json", "gpu_train_speed-h200.json"])
+def test_training_docs_quote_the_committed_gpu_throughput(name: str) -> None:
+    """docs/training.md's GPU tables are docs/results/gpu_train_speed*.json (python benchmarks/gpu_train_speed.py),
+    one per GPU measured."""
+    results = _load(name)
     docs = (ROOT / "docs" / "training.md").read_text()
-    assert results["machine"]["gpu"] in docs and results["machine"]["torch"] in docs
+    assert results["machine"]["gpu"] in docs and results["machine"]["torch"] in docs and name in docs
     for row in results["results"]:
         speed = f"{row['images_per_s']:.0f} | {row['vs_pytorchcv']:.2f} |"
         line = f"| {row['network']} | {row['build']} | {row['precision']} | {speed}"
         assert line in docs
-        if row["build"] == "ours (pytorchcv flavor)":
+        if row["build"] == "ours (pytorchcv flavor)" and row["precision"] == "fp32":
             assert 0.9 <= row["vs_pytorchcv"] <= 1.1, "the pytorchcv flavor trains at pytorchcv's speed"
+
+
+def test_training_docs_quote_the_gpu_main_job() -> None:
+    """The H200 main-job figure is the median of that run's own step log (docs/results/gpu_main_job-h200.jsonl)."""
+    rows = [
+        json.loads(line) for line in (ROOT / "docs" / "results" / "gpu_main_job-h200.jsonl").read_text().splitlines()
+    ]
+    steps = [row for row in rows if row["kind"] == "step"]
+    median = statistics.median(row["images_per_s"] for row in steps)
+    docs = " ".join((ROOT / "docs" / "training.md").read_text().split())
+    assert f"median of {median:,.0f} images/s" in docs and f"after {max(r['step'] for r in steps):,} of" in docs
+    assert 0.9 * 900 <= median <= 1.1 * 900, "docs/training.md says 'about 900 images/s' on the H100 too"
+    bf16_slower = {
+        (r["network"], r["build"]): r["images_per_s"]
+        for r in _load("gpu_train_speed-h200.json")["results"]
+        if r["precision"] == "bf16"
+    }
+    fp32 = {(r["network"], r["build"]): r["images_per_s"] for r in _load("gpu_train_speed-h200.json")["results"]
+            if r["precision"] == "fp32"}  # fmt: skip
+    assert sum(bf16_slower[key] < fp32[key] for key in fp32) == 5, "'slower than fp32 for five of the six builds'"
+    assert all(bf16_slower[key] <= 1.01 * fp32[key] for key in fp32), "'and no faster for the sixth'"
 
 
 def test_readme_quotes_the_committed_search_accuracy() -> None:
