@@ -7,7 +7,7 @@ For each network (1.0-SqNxt-23 and 1.0-SqNxt-23v5 at 224x224, 1000 classes) it t
 steps (forward, cross-entropy, backward, momentum update) of three builds: ours in the ``official`` flavor,
 ours in the ``pytorchcv`` flavor, and pytorchcv's own ``sqnxt23_w1`` / ``sqnxt23v5_w1``. Every build runs the
 identical loop on the same synthetic batch held on the GPU (the data pipeline is not timed), in fp32 and in
-bf16 autocast, channels-last, interleaved over ``--rounds`` rounds; each (build, precision) keeps its best
+bf16 autocast, channels-last, interleaved over ``--rounds`` rounds; each (build, precision, mode) keeps its best
 round. Times use ``torch.cuda.synchronize`` around the timed steps. ``--compile`` adds each build under
 ``torch.compile`` (default mode; compiled in the untimed warm-up steps): the compiler fuses the separate
 BatchNorm and ReLU kernels whose memory traffic can bound eager training at this size. Needs a CUDA GPU and pytorchcv.
@@ -108,20 +108,21 @@ def main() -> None:
     check_writable(args.json)
     torch.backends.cudnn.benchmark = True
     modes = MODES if args.compile else MODES[:1]
+    makers = {network: builds(network) for network in args.networks}
     keys = [
         (network, build, precision, mode)
-        for network in args.networks
-        for build in builds(network)
+        for network, network_builds in makers.items()
+        for build in network_builds
         for precision in PRECISIONS
         for mode in modes
     ]
     best: dict[tuple[str, str, str, str], float] = {}
     for _ in range(args.rounds):
-        for network, build, precision, mode in keys:
+        for key in keys:
+            network, build, precision, mode = key
             torch.manual_seed(0)
-            step = training_step(builds(network)[build](), precision, args.batch, mode)
-            rate = images_per_second(step, args.batch, args.steps)
-            best[network, build, precision, mode] = max(rate, best.get((network, build, precision, mode), 0.0))
+            step = training_step(makers[network][build](), precision, args.batch, mode)
+            best[key] = max(images_per_second(step, args.batch, args.steps), best.get(key, 0.0))
             del step
             torch.cuda.empty_cache()
     results: list[dict[str, Any]] = []

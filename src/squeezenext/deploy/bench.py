@@ -19,9 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from squeezenext import networks
 from squeezenext.deploy.backends import (
     EXECUTORCH_BACKENDS,
     INT8_BACKENDS,
@@ -30,7 +28,7 @@ from squeezenext.deploy.backends import (
     installed,
 )
 from squeezenext.deploy.report import OWN_PEAK_MEMORY
-from squeezenext.deploy.timing import ALLOCATOR_ENV, Case, run_case
+from squeezenext.deploy.timing import ALLOCATOR_ENV, Case, build_module, run_case
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import machine_summary
 from squeezenext.networks import PYTORCHCV_PREFIX
@@ -58,11 +56,6 @@ def pytorchcv_available() -> bool:
 def default_models() -> list[str]:
     """Ours and the peers, pytorchcv's only when installed."""
     return [*OURS, *(m for m in BENCH_PEERS if not m.startswith(PYTORCHCV_PREFIX) or pytorchcv_available())]
-
-
-def build_module(name: str) -> nn.Module:
-    """A network by name (:func:`squeezenext.networks.build_module`), in eval mode."""
-    return networks.build_module(name).eval()
 
 
 def matmul_gmacs(threads: int, size: int = 2048, repeats: int = 5) -> float:

@@ -98,6 +98,13 @@ def _file_runner(case: Case) -> Callable[[np.ndarray], object]:
     return _onnxruntime_runner(case)
 
 
+def build_module(name: str) -> nn.Module:
+    """A network by name (:func:`squeezenext.networks.build_module`), in eval mode."""
+    from squeezenext import networks
+
+    return networks.build_module(name).eval()
+
+
 def torchscript_for_inference(module: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule:
     """Traced, frozen and ``torch.jit.optimize_for_inference``-d (BatchNorm folded, conv weights prepacked for
     oneDNN, conv+ReLU fused): the fastest PyTorch CPU path that needs no compiler. TorchScript is deprecated
@@ -115,12 +122,11 @@ def _torch_runner(case: Case, x_np: np.ndarray) -> Callable[[], object]:
     import torch
 
     from squeezenext.deploy.fold import fold_batchnorm
-    from squeezenext.networks import build_module
 
     torch.set_num_threads(case.threads)
     x = torch.from_numpy(x_np)
     if case.backend == "eager":
-        module = build_module(case.model).eval()
+        module = build_module(case.model)
 
         def run() -> object:
             with torch.inference_mode():
@@ -133,14 +139,14 @@ def _torch_runner(case: Case, x_np: np.ndarray) -> Callable[[], object]:
         method = load_method(case.program_path)
         return lambda: method(x)
     if case.backend == "torchscript":
-        scripted = torchscript_for_inference(build_module(case.model).eval(), x)
+        scripted = torchscript_for_inference(build_module(case.model), x)
 
         def run_scripted() -> object:
             with torch.no_grad():
                 return scripted(x)
 
         return run_scripted
-    folded = fold_batchnorm(build_module(case.model).eval()).to(memory_format=torch.channels_last)
+    folded = fold_batchnorm(build_module(case.model)).to(memory_format=torch.channels_last)
     if case.backend == "compile":
         import torch._inductor.config as inductor_config
 
