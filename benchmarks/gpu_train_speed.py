@@ -28,6 +28,7 @@ from squeezenext.argtypes import positive_int
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.registry import create_model
+from squeezenext.rounds import best_of_rounds
 from squeezenext.tables import format_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,15 +117,17 @@ def main() -> None:
         for precision in PRECISIONS
         for mode in modes
     ]
-    best: dict[tuple[str, str, str, str], float] = {}
-    for _ in range(args.rounds):
-        for key in keys:
-            network, build, precision, mode = key
-            torch.manual_seed(0)
-            step = training_step(makers[network][build](), precision, args.batch, mode)
-            best[key] = max(images_per_second(step, args.batch, args.steps), best.get(key, 0.0))
-            del step
-            torch.cuda.empty_cache()
+
+    def measure(key: tuple[str, str, str, str]) -> float:
+        network, build, precision, mode = key
+        torch.manual_seed(0)
+        step = training_step(makers[network][build](), precision, args.batch, mode)
+        rate = images_per_second(step, args.batch, args.steps)
+        del step
+        torch.cuda.empty_cache()
+        return rate
+
+    best = best_of_rounds(keys, measure, args.rounds, float, lower_is_better=False)
     results: list[dict[str, Any]] = []
     for (network, build, precision, mode), rate in best.items():
         reference = best[network, "pytorchcv", precision, "eager"]

@@ -28,10 +28,10 @@ from squeezenext.search.objectives import Constraint
 from squeezenext.search.report import write_search
 from squeezenext.search.request import SearchRequest
 from squeezenext.search.run import run_search
+from squeezenext.sources import load_workload
 from squeezenext.train.engine import Trainer
 from squeezenext.train.recipes import short_fashion_mnist
 from squeezenext.train.rundir import claimed_run_folder
-from squeezenext.workload import load_workload
 
 ROOT = Path(__file__).resolve().parents[1]
 

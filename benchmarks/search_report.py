@@ -23,14 +23,15 @@ from typing import Any
 
 from squeezenext.accel.cost import simulate, total
 from squeezenext.accel.hardware import DEFAULT_HARDWARE, resolve_hardware
-from squeezenext.accel.topology import load_network
 from squeezenext.fileio import atomic_write_text, check_writable, write_json
 from squeezenext.machine import cpu_extensions, cpu_model, machine_summary
 from squeezenext.paper import PAPER_INPUT_SIZE
+from squeezenext.rounds import best_of_rounds
 from squeezenext.search.objectives import Constraint
 from squeezenext.search.report import write_search
 from squeezenext.search.request import SearchRequest, SearchResult
 from squeezenext.search.run import run_search
+from squeezenext.sources import load_workload
 from squeezenext.tables import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +44,8 @@ JOURNAL_SPEEDUP = "1.9-6.3x"
 
 
 def papers_question() -> tuple[SearchRequest, SearchResult]:
-    v1 = load_network("sqnxt23_w1", input_size=PAPER_INPUT_SIZE)
-    v5 = load_network("sqnxt23v5_w1", input_size=PAPER_INPUT_SIZE)
+    v1 = load_workload("sqnxt23_w1", input_size=PAPER_INPUT_SIZE)
+    v5 = load_workload("sqnxt23v5_w1", input_size=PAPER_INPUT_SIZE)
     v1_macs = sum(layer.macs for layer in v1.layers)
     constraints = (f"params>={v1.params}", f"params<={v5.params}", f"macs<={v1_macs}")
     request = SearchRequest(constraints=tuple(Constraint.parse(c) for c in constraints))
@@ -54,7 +55,7 @@ def papers_question() -> tuple[SearchRequest, SearchResult]:
 def codesign(label: str, network: str) -> dict[str, Any]:
     """The fastest 256-PE array shape and buffer split for one network, against the default preset."""
     default = resolve_hardware(DEFAULT_HARDWARE)
-    workload = load_network(network, input_size=PAPER_INPUT_SIZE)
+    workload = load_workload(network, input_size=PAPER_INPUT_SIZE)
     baseline = total(simulate(workload.layers, default))
     result = run_search(SearchRequest(base=network, space="hardware", objectives=("time",)))
     best = result.front[0]
@@ -73,13 +74,13 @@ def codesign(label: str, network: str) -> dict[str, Any]:
 def search_speed(rounds: int = 3) -> dict[str, float]:
     """Candidates per second of the exhaustive network x hardware search (no references, no output)."""
     request = SearchRequest(space="both")
-    best = float("inf")
-    count = 0
-    for _ in range(rounds):
+
+    def timed(_: str) -> tuple[float, int]:
         started = time.perf_counter()
-        result = run_search(request)
-        best = min(best, time.perf_counter() - started)
-        count = result.evaluated
+        evaluated = run_search(request).evaluated
+        return time.perf_counter() - started, evaluated
+
+    best, count = best_of_rounds(["search"], timed, rounds, lambda r: r[0], lower_is_better=True)["search"]
     return {"candidates": count, "seconds": best, "candidates_per_s": count / best}
 
 

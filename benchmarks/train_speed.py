@@ -21,6 +21,7 @@ import torch
 from squeezenext.argtypes import positive_int
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import cpu_extensions, cpu_model, machine_summary
+from squeezenext.rounds import best_of_rounds
 from squeezenext.tables import format_table
 from squeezenext.train.config import load_config
 from squeezenext.train.engine import Trainer
@@ -60,11 +61,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "train_speed.json")
     args = parser.parse_args()
     check_writable(args.json)
-    best: dict[tuple[str, bool], float] = {}
-    for _ in range(args.rounds):
-        for amp, channels_last in SETTINGS:
-            rate = images_per_second(amp, channels_last, args.steps)
-            best[amp, channels_last] = max(rate, best.get((amp, channels_last), 0.0))
+    best = best_of_rounds(
+        SETTINGS, lambda setting: images_per_second(*setting, args.steps), args.rounds, float, lower_is_better=False
+    )
     fastest = max(best.values())
     results: list[dict[str, Any]] = [
         {"amp": amp, "channels_last": cl, "images_per_s": rate, "vs_fastest": rate / fastest}

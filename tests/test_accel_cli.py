@@ -10,7 +10,7 @@ from squeezenext.accel.cost import simulate, total
 from squeezenext.accel.hardware import resolve_hardware
 from squeezenext.accel.study import run_study
 from squeezenext.cli import main
-from squeezenext.workload import load_workload
+from squeezenext.sources import load_workload
 
 LAYER_KEYS = {"name", "dataflow", "cycles", "stall_cycles", "utilization", "energy", "macs"}
 

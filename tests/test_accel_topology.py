@@ -9,9 +9,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from squeezenext.accel.cost import simulate, total
 from squeezenext.accel.hardware import ConfigError, HardwareConfig
-from squeezenext.accel.topology import layers_from_onnx, read_scalesim_csv, write_scalesim_csv
+from squeezenext.accel.topology import read_scalesim_csv, write_scalesim_csv
+from squeezenext.errors import ModelError
+from squeezenext.onnx_io import layers_from_onnx
 from squeezenext.registry import model_plan
-from squeezenext.workload import analytic_layers, load_workload, total_macs
+from squeezenext.sources import load_workload
+from squeezenext.workload import analytic_layers, total_macs
 
 HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
 
@@ -116,7 +119,7 @@ def test_onnx_front_end(tmp_path: Path) -> None:
 def test_onnx_dynamic_input_needs_a_size(tmp_path: Path) -> None:
     path = tmp_path / "dyn.onnx"
     _onnx_model(path, dynamic=True)
-    with pytest.raises(ConfigError, match="dynamic; pass --input-size"):
+    with pytest.raises(ModelError, match="dynamic; pass --input-size"):
         layers_from_onnx(path)
     assert layers_from_onnx(path, input_size=64)[0].out_hw == (32, 32)
 
@@ -124,5 +127,8 @@ def test_onnx_dynamic_input_needs_a_size(tmp_path: Path) -> None:
 def test_corrupt_onnx_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bad.onnx"
     path.write_bytes(b"not an onnx model")
-    with pytest.raises(ConfigError, match="not a readable ONNX model"):
+    with pytest.raises(ModelError, match="not a readable ONNX model"):
+        layers_from_onnx(path)
+    path.write_bytes(b"")
+    with pytest.raises(ModelError, match="holds no ONNX graph"):
         layers_from_onnx(path)

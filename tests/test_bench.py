@@ -110,6 +110,39 @@ def test_rounds_must_be_positive() -> None:
         run_benchmark(["sqnxt23_w1"], ["eager"], [1], 32, 1, 0.01, rounds=0, progress=lambda _: None)
 
 
+def test_a_checkpoint_and_an_onnx_file_are_benched(trained: Path, tmp_path: Path) -> None:
+    """bench takes what profile takes: a checkpoint (its own channels) and an ONNX file (its ONNX backends)."""
+    from squeezenext.cli import main
+
+    onnx = tmp_path / "m.onnx"
+    assert main(["export", str(trained), "--out", str(onnx)]) == 0
+    results = [
+        entry
+        for models, backends in (([trained], ["eager", "onnxruntime-rewritten"]), ([onnx], ["onnxruntime-int8"]))
+        for entry in run_benchmark(
+            [str(m) for m in models], backends, [1], input_size=32, threads=1, min_seconds=0.01, progress=lambda _: None
+        )["results"]
+    ]
+    assert [(e["model"], e["backend"]) for e in results] == [
+        (str(trained), "eager"), (str(trained), "onnxruntime-rewritten"), (str(onnx), "onnxruntime-int8")
+    ]  # fmt: skip
+    assert all("median_ms" in e for e in results), results
+    assert results[0]["macs_per_image"] == results[2]["macs_per_image"] > 0
+
+
+def test_an_onnx_file_gets_the_default_backends_that_run_onnx(tmp_path: Path) -> None:
+    from squeezenext.deploy.backends import FROM_ONNX_BACKENDS, default_backends
+    from squeezenext.deploy.bench import backends_for
+    from squeezenext.sources import NetworkSource, SourceKind
+
+    onnx = NetworkSource(SourceKind.ONNX, "m.onnx", "m.onnx")
+    assert backends_for(onnx, None) == [b for b in default_backends() if b in FROM_ONNX_BACKENDS]
+    assert "onnxruntime" in backends_for(onnx, None)
+    assert backends_for(NetworkSource(SourceKind.NAME, "sqnxt23_w1", "sqnxt23_w1"), None) == list(default_backends())
+    with pytest.raises(ValueError, match=r"backend eager needs a PyTorch module; m\.onnx is an ONNX file"):
+        backends_for(onnx, ["onnxruntime", "eager"])
+
+
 def test_unknown_backend_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
         run_benchmark(["sqnxt23_w1"], ["tensorrt"], [1], 32, 1, 0.01, progress=lambda _: None)

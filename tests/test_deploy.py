@@ -14,15 +14,17 @@ from PIL import Image
 
 from model_helpers import every_model, randomize_batchnorm
 from squeezenext import Predictor, analytic_layers, create_model, list_models
-from squeezenext.accel.topology import layers_from_onnx
 from squeezenext.cli import main
-from squeezenext.deploy.export import ExportError, LoadedModel, export_onnx, load_model, relative_error
+from squeezenext.deploy.export import ExportError, export_onnx, relative_error
 from squeezenext.deploy.fold import count_batchnorms, fold_batchnorm
 from squeezenext.deploy.predictor import PredictorError
 from squeezenext.deploy.quantize import quantize_int8
+from squeezenext.errors import ModelError
+from squeezenext.onnx_io import layers_from_onnx
+from squeezenext.preprocessing import Preprocessing
 from squeezenext.pretrained import IMAGENET_MEAN, IMAGENET_STD
 from squeezenext.registry import model_plan
-from squeezenext.train.data import Preprocessing
+from squeezenext.sources import LoadedModel, parse_network
 from squeezenext.train.engine import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +175,7 @@ def test_clear_errors(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
         Predictor(tmp_path / "missing.onnx")
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"\x00garbage")
-    with pytest.raises(PredictorError, match="not a readable ONNX model"):
+    with pytest.raises(ModelError, match="not a readable ONNX model"):
         Predictor(corrupt)
     with pytest.raises(PredictorError, match=r"image .*nope\.png does not exist"):
         Predictor(trained).predict([tmp_path / "nope.png"])
@@ -184,7 +186,7 @@ def test_clear_errors(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_wrong_input_size_is_refused_by_the_model() -> None:
-    loaded = load_model("sqnxt23_w1", 32)
+    loaded = parse_network("sqnxt23_w1").loaded(32)
     with pytest.raises(ValueError, match=">= 11"):
         loaded.module(torch.randn(1, 3, 8, 8))
 

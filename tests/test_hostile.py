@@ -31,8 +31,8 @@ from squeezenext.deploy.profile import profile
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import native_bf16
 from squeezenext.search.request import SearchRequest
+from squeezenext.sources import load_workload
 from squeezenext.train.config import TrainConfig
-from squeezenext.workload import load_workload
 
 FAST_TRAIN = [
     "--data", "fake", "--input-size", "32", "--stem", "small", "--model", "sqnxt23_w1", "--fake-images", "32",
@@ -125,6 +125,8 @@ def files(tmp_path_factory: pytest.TempPathFactory, trained: Path) -> SimpleName
     header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
     f.csv_huge = write("huge.csv", header + "big, 1000000, 1000000, 3, 3, 64, 64, 1,\n")
     f.csv_zero = write("zero.csv", header + "conv, 56, 0, 3, 3, 64, 64, 1,\n")
+    f.csv = write("conv.csv", header + "conv, 56, 56, 3, 3, 64, 64, 1,\n")
+    f.pth = write("weights.pth", "not a network")
     f.onnx_big_kernel = _onnx_conv(root / "big_kernel.onnx", [1, 3, 4, 4], [8, 3, 7, 7])
     f.onnx_channels = _onnx_conv(root / "channels.onnx", [1, 3, 16, 16], [8, 5, 3, 3])
     f.onnx_zero = _onnx_conv(root / "zero.onnx", [1, 3, 0, 16], [8, 3, 1, 1])
@@ -236,6 +238,12 @@ CLI_CASES = [
         "info-torchvision-too-small", lambda f, o: ["info", "torchvision:squeezenet1_0", "--input-size", "8"],
         r"too small for torchvision:squeezenet1_0: its smallest input is \d+x\d+",
     ),
+    CliCase("bench-models-empty", lambda f, o: ["bench", "--models", "", "--json", str(o / "b.json")], r"--models: expected comma-separated names, none empty"),
+    CliCase("bench-onnx-in-eager", lambda f, o: ["bench", "--models", str(f.onnx_channels), "--backends", "eager", "--batch", "1", "--json", str(o / "b.json")], r"backend eager needs a PyTorch module; .*channels\.onnx is an ONNX file"),
+    CliCase("bench-csv", lambda f, o: ["bench", "--models", str(f.csv), "--json", str(o / "b.json")], r"bench takes .*; .*\.csv is a SCALE-Sim topology"),
+    CliCase("export-csv", lambda f, o: ["export", str(f.csv), "--out", str(o / "m.onnx")], r"export takes .*; .*\.csv is a SCALE-Sim topology"),
+    CliCase("info-csv-input-size", lambda f, o: ["info", str(f.csv), "--input-size", "227"], r"fixed layer sizes; drop --input-size 227"),
+    CliCase("info-pth-file", lambda f, o: ["info", str(f.pth)], r"a network file is one of"),
     CliCase("bench-input-too-small", lambda f, o: ["bench", "--models", "torchvision:alexnet", "--input-size", "16", "--json", str(o / "b.json")], r"its smallest input is"),
     # outputs checked before the work
     CliCase(
@@ -257,7 +265,7 @@ CLI_CASES = [
     CliCase(
         "simulate-unwritable-csv", lambda f, o: ["simulate", "sqnxt23_w1", "--csv", str(f.image / "x.csv")], r"x\.csv"
     ),
-    CliCase("export-options-on-a-checkpoint", lambda f, o: ["export", str(f.trained), "--out", str(o / "m.onnx"), "--num-classes", "5"], r"--num-classes apply to registered models"),
+    CliCase("export-options-on-a-checkpoint", lambda f, o: ["export", str(f.trained), "--out", str(o / "m.onnx"), "--num-classes", "5"], r"--num-classes apply to networks by name; a checkpoint has its own"),
     CliCase("study-out-is-a-file", lambda f, o: ["study", "--out", str(f.image)], r"exists and is not a folder"),
     CliCase("train-unknown-model", lambda f, o: ["train", *FAST_TRAIN, "--model", "sqnxt23_v5", "--out", str(o / "r")], r"Did you mean"),
     CliCase("train-unknown-key", lambda f, o: ["train", *FAST_TRAIN, "--batch-sise", "3"], r"unknown configuration key\(s\) --batch-sise"),
@@ -266,7 +274,7 @@ CLI_CASES = [
     CliCase("search-unparseable-constraint", lambda f, o: ["search", "--constraint", "params=<5", "--out", str(o / "s")], r"cannot parse constraint"),
     CliCase("search-nan-constraint", lambda f, o: ["search", "--constraint", "params<=nan", "--out", str(o / "s")], r"bound must be a finite number"),
     CliCase("search-out-is-a-file", lambda f, o: ["search", "--out", str(f.image)], r"exists and is not a folder"),
-    CliCase("search-base-is-a-checkpoint", lambda f, o: ["search", "--base", str(f.trained), "--out", str(o / "s")], r"needs a SqueezeNext base"),
+    CliCase("search-base-is-a-checkpoint", lambda f, o: ["search", "--base", str(f.trained), "--out", str(o / "s")], r"--space network's --base takes a registered or paper name .*, a spec file \(\.yaml\); .*model\.pt is a training checkpoint"),
     CliCase("search-rungs-decreasing", lambda f, o: ["search", "--sampler", "nsga2", "--objective", "error", "--rungs", "8000,2000", "--out", str(o / "s")], r"fidelity rungs must be increasing"),
     CliCase("search-error-exhaustive", lambda f, o: ["search", "--objective", "error,params", "--out", str(o / "s")], r"error_pct is measured per design"),
     CliCase("export-executorch-int8-too-few-images", lambda f, o: ["export", "sqnxt23_w1", "--out", str(o / "m.onnx"), "--executorch", "--int8", "--batch", "4", "--calibration-images", "2", "--input-size", "32"], r"int8 calibration needs at least 4 images"),

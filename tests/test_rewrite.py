@@ -14,11 +14,12 @@ from onnx import TensorProto, helper, numpy_helper
 from model_helpers import randomize_batchnorm
 from squeezenext import create_model, list_models
 from squeezenext.cli import main
-from squeezenext.deploy.export import LoadedModel, export_onnx
+from squeezenext.deploy.export import export_onnx
 from squeezenext.deploy.rewrite import apply_exact_rewrites, drop_redundant_relus, stem_to_space_to_depth
+from squeezenext.preprocessing import Preprocessing
 from squeezenext.pretrained import IMAGENET_MEAN, IMAGENET_STD
 from squeezenext.registry import model_plan
-from squeezenext.train.data import Preprocessing
+from squeezenext.sources import LoadedModel
 
 
 def _run(proto: onnx.ModelProto, x: np.ndarray) -> np.ndarray:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from squeezenext.checkpoint import load_checkpoint
 from squeezenext.cli import main
 from squeezenext.errors import CheckpointError
-from squeezenext.train.checkpoint import load_checkpoint
 from squeezenext.train.config import TrainConfig
 from squeezenext.train.data import collate
 from squeezenext.train.engine import Trainer, TrainingDivergedError, evaluate

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from squeezenext import analytic_layers, squeezenext, trace_layers
-from squeezenext.workload import load_workload, total_macs
+from squeezenext.sources import load_workload
+from squeezenext.workload import total_macs
 
 
 @pytest.mark.parametrize(

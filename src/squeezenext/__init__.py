@@ -10,15 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from squeezenext.plan import NetworkPlan, build_plan
 from squeezenext.registry import create_model, get_spec, list_models, register, squeezenext
+from squeezenext.sources import NetworkSource, SourceKind, load_workload, parse_network
 from squeezenext.specs import Provenance, SqueezeNextSpec
-from squeezenext.workload import (
-    LayerDesc,
-    analytic_layers,
-    analytic_parameters,
-    count_parameters,
-    load_workload,
-    trace_layers,
-)
+from squeezenext.workload import LayerDesc, analytic_layers, analytic_parameters, count_parameters, trace_layers
 
 if TYPE_CHECKING:
     from squeezenext.deploy.predictor import Predictor
@@ -45,8 +39,10 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "LayerDesc",
     "NetworkPlan",
+    "NetworkSource",
     "Predictor",
     "Provenance",
+    "SourceKind",
     "SqueezeNext",
     "SqueezeNextSpec",
     "analytic_layers",
@@ -58,6 +54,7 @@ __all__ = [
     "list_models",
     "load_pytorchcv_state_dict",
     "load_workload",
+    "parse_network",
     "register",
     "squeezenext",
     "trace_layers",

@@ -37,6 +37,14 @@ def positive_int_list(text: str) -> list[int]:
     return [positive_int(part.strip()) for part in text.split(",")]
 
 
+def name_list(text: str) -> list[str]:
+    """Comma-separated non-empty names (``sqnxt23_w1,torchvision:alexnet``)."""
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, none empty, got {text!r}")
+    return names
+
+
 def seed_list(text: str) -> list[int]:
     """Comma-separated integer seeds >= 0 (``0,1,2``)."""
     try:

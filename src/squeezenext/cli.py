@@ -13,7 +13,6 @@ from importlib import metadata
 from typing import NoReturn
 
 from squeezenext.accel.commands import add_simulate_parser, add_study_parser
-from squeezenext.accel.topology import NETWORK_HELP, load_network
 from squeezenext.argtypes import positive_int
 from squeezenext.deploy.commands import add_deploy_parsers
 from squeezenext.fileio import describe_os_error
@@ -21,10 +20,11 @@ from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS, STEM_KINDS
 from squeezenext.registry import get_spec, list_models
 from squeezenext.search.commands import add_search_parser
+from squeezenext.sources import INPUT_SIZE_HELP, network_help, parse_network
 from squeezenext.specs import Provenance
 from squeezenext.tables import format_table
 from squeezenext.train.commands import SIGNAL_EXIT_BASE, add_train_parsers
-from squeezenext.workload import load_workload, total_macs
+from squeezenext.workload import analytic_workload, total_macs
 
 EXIT_INTERRUPTED = SIGNAL_EXIT_BASE + signal.SIGINT
 """Exit status after Ctrl-C, as shells report it."""
@@ -48,7 +48,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = []
     for name in list_models():
         spec = get_spec(name)
-        workload = load_workload(name, input_size=PAPER_INPUT_SIZE)
+        workload = analytic_workload(name, PAPER_INPUT_SIZE)
         rows.append(
             [
                 name,
@@ -73,12 +73,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    workload = load_network(args.name, input_size=args.input_size, flavor=args.flavor, stem=args.stem)
+    workload = parse_network(args.name).workload(args.input_size, flavor=args.flavor, stem=args.stem)
     macs = total_macs(workload.layers)
     if args.json:
         payload = {
             "name": workload.name,
-            "input_size": args.input_size,
+            "input_size": workload.input_size,
             "flavor": args.flavor,
             "provenance": workload.provenance,
             "params": workload.params,
@@ -106,7 +106,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     headers = ["layer", "type", "channels", "kernel", "stride", "groups", "in", "out", "params", "MACs"]
     print(format_table(headers, rows))
     print(
-        f"\n{workload.name} ({workload.provenance}) at {args.input_size}x{args.input_size}: "
+        f"\n{workload.name} ({workload.provenance}) at {workload.input_size}x{workload.input_size}: "
         f"{workload.params:,} parameters (paper convention; {workload.params_numel:,} PyTorch numel), "
         f"{macs:,} MACs ({_millions(macs)})"
     )
@@ -127,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     list_parser = commands.add_parser("list", help="table of every registered variant")
     list_parser.set_defaults(func=cmd_list)
     info = commands.add_parser("info", help="per-layer table and totals of one network")
-    info.add_argument("name", help=NETWORK_HELP)
-    info.add_argument("--input-size", type=positive_int, default=PAPER_INPUT_SIZE)
+    info.add_argument("name", help=network_help())
+    info.add_argument("--input-size", type=positive_int, help=INPUT_SIZE_HELP)
     info.add_argument("--flavor", choices=FLAVORS, default="official")
     info.add_argument("--stem", choices=STEM_KINDS, default="standard")
     info.add_argument("--json", action="store_true", help="print a JSON object instead of a table")

@@ -60,6 +60,12 @@ def native_bf16(extensions: Sequence[str] | None = None) -> bool:
     return bool(NATIVE_BF16 & set(cpu_extensions() if extensions is None else extensions))
 
 
+def default_threads() -> int:
+    """Inference threads when none are given: the cores this process may run on (its CPU affinity, which a
+    container or ``taskset`` narrows)."""
+    return len(os.sched_getaffinity(0))
+
+
 def cpu_kind(cpu: str | None = None, extensions: Sequence[str] | None = None) -> str:
     """A short name for a kind of CPU (this machine's by default), the vendor and its widest matrix or vector
     unit: ``intel-amx``, ``intel-avx512``, ``amd-avx2``, ... (results of machines of one kind are comparable)."""

@@ -16,6 +16,7 @@ from torch import nn
 
 from squeezenext.errors import ModelError
 from squeezenext.plan import POOL_KERNEL, POOL_STRIDE, BlockPlan, ConvSpec, FeaturePoint, NetworkPlan
+from squeezenext.typedconfig import is_int
 
 BN_EPS = 1e-5
 """BatchNorm epsilon of the official Caffe definitions and of pytorchcv."""
@@ -135,7 +136,7 @@ class SqueezeNext(nn.Module):
     def reset_classifier(self, num_classes: int) -> None:
         """A new, freshly initialized classifier with ``num_classes`` outputs (0: none; ``forward`` then
         returns the pooled features), as timm's ``reset_classifier``."""
-        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 0:
+        if not is_int(num_classes) or num_classes < 0:
             raise ModelError(f"num_classes must be an integer >= 0, got {num_classes!r}")
         self.num_classes = num_classes
         self.plan = dataclasses.replace(self.plan, num_classes=num_classes)
@@ -190,7 +191,7 @@ def feature_indices(out_indices: Sequence[int], available: int) -> tuple[int, ..
         raise ModelError(f"out_indices must be a non-empty sequence of integers, got {out_indices!r}")
     normalized = []
     for index in out_indices:
-        if not isinstance(index, int) or isinstance(index, bool) or not -available <= index < available:
+        if not is_int(index) or not -available <= index < available:
             raise ModelError(
                 f"out_indices entry {index!r} is out of range: this network has {available} feature maps "
                 f"(0 = stem, 1-{available - 1} = stages; negative counts from the end)"

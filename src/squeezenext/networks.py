@@ -1,7 +1,6 @@
-"""Networks by name: our registry, ``torchvision:<name>`` and ``pytorchcv:<name>``, one resolver for all.
+"""Builders of the peer networks: torchvision's classification models and pytorchcv's SqueezeNext port.
 
-Every command that takes a network name builds it here, so the prefixes and their errors are the same in
-``info``, ``simulate``, ``train`` and ``bench``.
+Network arguments (``torchvision:<name>``, ``pytorchcv:<name>``) are parsed by :mod:`squeezenext.sources`.
 """
 
 from __future__ import annotations
@@ -10,52 +9,51 @@ import difflib
 from typing import TYPE_CHECKING
 
 from squeezenext.errors import ModelError
-from squeezenext.registry import create_model
 
 if TYPE_CHECKING:
     from torch import nn
 
-TORCHVISION_PREFIX = "torchvision:"
-PYTORCHCV_PREFIX = "pytorchcv:"
 PYTORCHCV_PACKAGE = "pytorchcv==0.0.74"
 
 
-def _unknown(kind: str, name: str, valid: list[str]) -> ModelError:
+def unknown_model(kind: str, name: str, valid: list[str]) -> ModelError:
+    """The error for a model name its package does not define, with the closest names."""
     close = difflib.get_close_matches(name, valid, n=3)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
     return ModelError(f"unknown {kind} model {name!r}.{hint} Valid: {', '.join(sorted(valid))}")
+
+
+def torchvision_names() -> list[str]:
+    """torchvision's classification models."""
+    import torchvision
+
+    return list(torchvision.models.list_models(module=torchvision.models))
 
 
 def torchvision_module(name: str, num_classes: int = 1000) -> nn.Module:
     """A torchvision classification model without weights."""
     import torchvision
 
-    available = torchvision.models.list_models(module=torchvision.models)
-    if name not in available:
-        raise _unknown("torchvision", name, available)
+    if name not in torchvision_names():
+        raise unknown_model("torchvision", name, torchvision_names())
     module: nn.Module = torchvision.models.get_model(name, weights=None, num_classes=num_classes)
     return module
 
 
-def pytorchcv_module(name: str, num_classes: int = 1000) -> nn.Module:
-    """One of pytorchcv's SqueezeNext models (the public ImageNet-checkpoint port), without weights."""
+def pytorchcv_names() -> list[str]:
+    """pytorchcv's SqueezeNext models (the public ImageNet-checkpoint port)."""
     try:
         from pytorchcv.models import squeezenext as pytorchcv_squeezenext
     except ImportError:
-        raise ModelError(
-            f"{PYTORCHCV_PREFIX}{name} needs the pytorchcv package: pip install {PYTORCHCV_PACKAGE}"
-        ) from None
-    available = [n for n in getattr(pytorchcv_squeezenext, "__all__", []) if n.startswith("sqnxt")]
-    if name not in available:
-        raise _unknown("pytorchcv", name, available)
+        raise ModelError(f"pytorchcv models need the pytorchcv package: pip install {PYTORCHCV_PACKAGE}") from None
+    return [n for n in getattr(pytorchcv_squeezenext, "__all__", []) if n.startswith("sqnxt")]
+
+
+def pytorchcv_module(name: str, num_classes: int = 1000) -> nn.Module:
+    """One of pytorchcv's SqueezeNext models, without weights."""
+    from pytorchcv.models import squeezenext as pytorchcv_squeezenext
+
+    if name not in pytorchcv_names():
+        raise unknown_model("pytorchcv", name, pytorchcv_names())
     module: nn.Module = getattr(pytorchcv_squeezenext, name)(num_classes=num_classes)
     return module
-
-
-def build_module(name: str, num_classes: int = 1000) -> nn.Module:
-    """Our registered models (official flavor), ``torchvision:<name>`` or ``pytorchcv:<name>``."""
-    if name.startswith(TORCHVISION_PREFIX):
-        return torchvision_module(name.removeprefix(TORCHVISION_PREFIX), num_classes)
-    if name.startswith(PYTORCHCV_PREFIX):
-        return pytorchcv_module(name.removeprefix(PYTORCHCV_PREFIX), num_classes)
-    return create_model(name, num_classes=num_classes)

@@ -17,6 +17,7 @@ from typing import Literal
 
 from squeezenext.errors import ModelError
 from squeezenext.specs import SqueezeNextSpec
+from squeezenext.typedconfig import is_int
 
 Flavor = Literal["official", "pytorchcv"]
 StemKind = Literal["standard", "small", "small-s2"]
@@ -332,7 +333,7 @@ def build_plan(
     if stem not in STEM_KINDS:
         raise ModelError(f"unknown stem {stem!r}; valid stems: {', '.join(STEM_KINDS)}")
     for name, value in (("num_classes", num_classes), ("in_channels", in_channels)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not is_int(value) or value < 1:
             raise ModelError(f"{name} must be an integer >= 1, got {value!r}")
     builder = official_plan if flavor == "official" else pytorchcv_plan
     return builder(spec, num_classes=num_classes, in_channels=in_channels, stem=stem)

@@ -143,15 +143,22 @@ def resolve_name(name: str) -> str:
     )
 
 
-def get_spec(name: str) -> SqueezeNextSpec:
-    """The spec registered under ``name`` (or its paper alias), or the spec in a spec file (``*.yaml``)."""
-    if isinstance(name, str) and is_spec_file(name):
+ModelRef = str | Path | SqueezeNextSpec
+"""A SqueezeNext: a registered or paper name, a spec file (``*.yaml``) or a spec."""
+
+
+def get_spec(name: ModelRef) -> SqueezeNextSpec:
+    """The spec registered under ``name`` (or its paper alias), the spec in a spec file (``*.yaml``), or
+    ``name`` itself when it is a spec."""
+    if isinstance(name, SqueezeNextSpec):
+        return name
+    if isinstance(name, Path) or is_spec_file(name):
         return read_spec_file(name)
     return _REGISTRY[resolve_name(name)]
 
 
 def model_plan(
-    name: str,
+    name: ModelRef,
     *,
     num_classes: int = 1000,
     flavor: Flavor = "official",
@@ -170,7 +177,7 @@ def model_plan(
 
 @overload
 def create_model(
-    name: str,
+    name: ModelRef,
     *,
     num_classes: int = 1000,
     flavor: Flavor | None = None,
@@ -184,7 +191,7 @@ def create_model(
 
 @overload
 def create_model(
-    name: str,
+    name: ModelRef,
     *,
     num_classes: int = 1000,
     flavor: Flavor | None = None,
@@ -197,7 +204,7 @@ def create_model(
 
 
 def create_model(
-    name: str,
+    name: ModelRef,
     *,
     num_classes: int = 1000,
     flavor: Flavor | None = None,

@@ -12,16 +12,13 @@ A spec file carries the fields of :class:`~squeezenext.specs.SqueezeNextSpec` by
     name: my-net              # optional; default: the file name
     note: "..."               # optional, shown by info
 
-``squeezenext search`` writes one per front point; ``create_model``, ``info``, ``simulate``, ``train``,
-``export`` and ``bench`` take the path as the network argument. A spec file is never a published
+``squeezenext search`` writes one per front point; ``create_model`` and every command that takes a network
+(:mod:`squeezenext.sources`) take the path. A spec file is never a published
 definition, so it is labelled UNVERIFIED everywhere.
 """
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +81,3 @@ def write_spec_file(spec: SqueezeNextSpec, path: str | Path, header: str = "") -
     """Write ``spec`` as a spec file (atomically), with ``header`` as a leading comment."""
     comment = "".join(f"# {line}\n" for line in header.splitlines())
     atomic_write_text(path, comment + yaml.safe_dump(spec_mapping(spec), sort_keys=False))
-
-
-@contextlib.contextmanager
-def network_argument(network: str | SqueezeNextSpec) -> Iterator[str]:
-    """A network argument every command accepts: ``network`` itself, or a spec written to a temporary spec file
-    that lives as long as the context."""
-    if not isinstance(network, SqueezeNextSpec):
-        yield network
-        return
-    with tempfile.TemporaryDirectory(prefix="squeezenext-spec-") as folder:
-        path = Path(folder) / f"{network.name}.yaml"
-        write_spec_file(network, path)
-        yield str(path)

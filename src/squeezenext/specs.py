@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from squeezenext.errors import ModelError
+from squeezenext.typedconfig import is_int
 
 STAGE_BASE_WIDTHS: tuple[int, int, int, int] = (32, 64, 128, 256)
 """Output channels of the four stages at width multiplier 1.0 (paper, Fig. 3 / official prototxt)."""
@@ -70,13 +71,13 @@ class SqueezeNextSpec:
     note: str = ""
 
     def __post_init__(self) -> None:
-        if len(self.blocks) != STAGES or any(not _is_int(b) or b < 1 for b in self.blocks):
+        if len(self.blocks) != STAGES or any(not is_int(b) or b < 1 for b in self.blocks):
             raise ModelError(f"{self.name}: blocks must be four positive integers (one per stage), got {self.blocks}")
         if not isinstance(self.width, int | float) or not math.isfinite(self.width) or self.width <= 0:
             raise ModelError(f"{self.name}: width multiplier must be a positive number, got {self.width!r}")
-        if not _is_int(self.stem_kernel) or self.stem_kernel < 1:
+        if not is_int(self.stem_kernel) or self.stem_kernel < 1:
             raise ModelError(f"{self.name}: stem_kernel must be an integer >= 1, got {self.stem_kernel!r}")
-        if not _is_int(self.groups) or self.groups < 1:
+        if not is_int(self.groups) or self.groups < 1:
             raise ModelError(f"{self.name}: groups must be an integer >= 1, got {self.groups!r}")
         for base in STAGE_BASE_WIDTHS:
             exact = base * self.width
@@ -86,7 +87,7 @@ class SqueezeNextSpec:
                     f"{base}; every stage width must be an integer multiple of 4 x groups "
                     f"({4 * self.groups}) so that C/2 and C/4 split evenly. Choose e.g. 0.5, 1.0, 1.5, 2.0."
                 )
-        if not all(_is_int(c) and c >= 1 for c in (self.stem_channels, self.head_channels)):
+        if not all(is_int(c) and c >= 1 for c in (self.stem_channels, self.head_channels)):
             raise ModelError(f"{self.name}: stem_channels and head_channels must be >= 1")
 
     @property
@@ -98,8 +99,3 @@ class SqueezeNextSpec:
     def depth(self) -> int:
         """Paper's depth: number of blocks + stem + FC (e.g. 23 for [6, 6, 8, 1])."""
         return sum(self.blocks) + 2
-
-
-def _is_int(value: object) -> bool:
-    """An integer that is not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -19,6 +19,11 @@ from squeezenext.errors import SqueezeNextError
 T = TypeVar("T")
 
 
+def is_int(value: object) -> bool:
+    """An integer that is not a bool (``True`` is an ``int`` in Python, never a count here)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def describe(expected: Any) -> str:
     """A type annotation in words (``true or false``, ``one of a, b``, ``a list of integers``)."""
     origin = get_origin(expected)
@@ -57,9 +62,9 @@ def matches(value: Any, expected: Any) -> bool:
     if expected is bool:
         return isinstance(value, bool)
     if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return is_int(value)
     if expected is float:
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        return (is_int(value) or isinstance(value, float)) and math.isfinite(value)
     if expected is type(None):
         return value is None
     return isinstance(value, expected)

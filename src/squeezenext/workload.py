@@ -12,9 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from squeezenext.errors import ModelError
-from squeezenext.networks import PYTORCHCV_PREFIX, TORCHVISION_PREFIX, build_module
 from squeezenext.plan import Flavor, NetworkPlan, StemKind
-from squeezenext.registry import get_spec, model_plan
+from squeezenext.registry import ModelRef, get_spec, model_plan
 
 if TYPE_CHECKING:  # torch is imported by the functions that trace modules, not with the analytic workloads
     import torch
@@ -249,26 +248,27 @@ def analytic_parameters(plan: NetworkPlan, convention: ParamConvention = "paper"
 
 @dataclass(frozen=True)
 class Workload:
-    """A network's layer list with its parameter counts and a provenance label."""
+    """A network's layer list with its parameter counts, the input size it was computed at and a provenance
+    label."""
 
     name: str
     layers: list[LayerDesc]
     params: int
     params_numel: int
     provenance: str
+    input_size: int
+
+    @classmethod
+    def of_layers(cls, name: str, layers: list[LayerDesc], provenance: str) -> Workload:
+        """A workload read from a file: parameters are the layers' own, the input size the first layer's."""
+        params = sum(layer.params for layer in layers)
+        return cls(name, layers, params, params, provenance, layers[0].in_hw[0])
 
 
-def load_workload(name: str, *, input_size: int, flavor: Flavor = "official", stem: StemKind = "standard") -> Workload:
-    """Layer list of a registered model (analytic) or of ``torchvision:<name>`` (traced)."""
-    if name.startswith((TORCHVISION_PREFIX, PYTORCHCV_PREFIX)):
-        module = build_module(name)
-        return Workload(
-            name=name,
-            layers=trace_checked(module, name, input_size),
-            params=count_parameters(module, "paper"),
-            params_numel=count_parameters(module, "numel"),
-            provenance="torchvision definition" if name.startswith(TORCHVISION_PREFIX) else "pytorchcv definition",
-        )
+def analytic_workload(
+    name: ModelRef, input_size: int, flavor: Flavor = "official", stem: StemKind = "standard"
+) -> Workload:
+    """A SqueezeNext's layers and parameters computed from its plan, without building it."""
     plan = model_plan(name, flavor=flavor, stem=stem)
     spec = get_spec(name)
     return Workload(
@@ -277,4 +277,17 @@ def load_workload(name: str, *, input_size: int, flavor: Flavor = "official", st
         params=analytic_parameters(plan, "paper"),
         params_numel=analytic_parameters(plan, "numel"),
         provenance=spec.provenance.value if flavor == "official" else f"{flavor} flavor",
+        input_size=input_size,
+    )
+
+
+def traced_workload(module: nn.Module, name: str, input_size: int, in_channels: int, provenance: str) -> Workload:
+    """A built module's layers, traced at ``input_size``, and its parameters."""
+    return Workload(
+        name=name,
+        layers=trace_checked(module, name, input_size, in_channels),
+        params=count_parameters(module, "paper"),
+        params_numel=count_parameters(module, "numel"),
+        provenance=provenance,
+        input_size=input_size,
     )

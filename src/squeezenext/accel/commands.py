@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from squeezenext.accel.cost import Cost, costs_csv, simulate, total
+from squeezenext.accel.cost import BEST_OF_POLICIES, DEFAULT_POLICY, Cost, costs_csv, simulate, total
 from squeezenext.accel.hardware import (
     DATAFLOWS,
     DEFAULT_HARDWARE,
@@ -17,15 +17,13 @@ from squeezenext.accel.hardware import (
     HardwareConfig,
     resolve_hardware,
 )
-from squeezenext.accel.topology import NETWORK_HELP, load_network, write_scalesim_csv
+from squeezenext.accel.topology import write_scalesim_csv
 from squeezenext.argtypes import positive_int
 from squeezenext.fileio import atomic_write_text, check_writable, output_lock
-from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS
+from squeezenext.sources import INPUT_SIZE_HELP, network_help, parse_network
 from squeezenext.tables import format_table
 
-OBJECTIVES = ("time", "energy", "edp")
-DEFAULT_OBJECTIVE = "time"
 LAYER_COLUMNS = ("name", "dataflow", "macs", "cycles", "stall_cycles", "utilization", "energy", "time_s")
 
 
@@ -50,7 +48,7 @@ def policy_from_args(args: argparse.Namespace) -> str:
                 "drop one of them (--dataflow best --objective ... picks per layer)"
             )
         return str(args.dataflow)
-    return str(args.objective or DEFAULT_OBJECTIVE)
+    return str(args.objective or DEFAULT_POLICY)
 
 
 def add_hardware_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,8 +65,8 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataflow", choices=(*DATAFLOWS, "best"), default="best")
     parser.add_argument(
         "--objective",
-        choices=OBJECTIVES,
-        help=f"what --dataflow best minimizes per layer (default {DEFAULT_OBJECTIVE})",
+        choices=BEST_OF_POLICIES,
+        help=f"what --dataflow best minimizes per layer (default {DEFAULT_POLICY})",
     )
 
 
@@ -90,12 +88,14 @@ def layer_rows(costs: list[Cost]) -> list[list[object]]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    source = parse_network(args.network)
     hardware = hardware_from_args(args)
     policy = policy_from_args(args)
     for output in (args.write_topology, args.csv, args.plot):
         if output is not None:
             check_writable(output)
-    layers = load_network(args.network, input_size=args.input_size, flavor=args.flavor).layers
+    workload = source.workload(args.input_size, flavor=args.flavor)
+    layers = workload.layers
     costs = simulate(layers, hardware, policy)
     network = total(costs)
     if args.write_topology:
@@ -109,7 +109,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.json:
         payload: dict[str, Any] = {
             "network": args.network,
-            "input_size": args.input_size,
+            "input_size": workload.input_size,
             "hardware": hardware.to_dict(),
             "policy": policy,
             "energy_unit": hardware.energy.unit,
@@ -138,10 +138,10 @@ def add_simulate_parser(commands: Any) -> None:
         help="per-layer time, energy and utilization of a network on an accelerator",
         description="Run the analytic accelerator cost model (docs/accelerator.md) on one network.",
     )
-    parser.add_argument("network", help=NETWORK_HELP)
+    parser.add_argument("network", help=network_help())
     parser.add_argument("--hardware", default=DEFAULT_HARDWARE, help="preset name or YAML file")
     add_hardware_arguments(parser)
-    parser.add_argument("--input-size", type=positive_int, default=PAPER_INPUT_SIZE)
+    parser.add_argument("--input-size", type=positive_int, help=INPUT_SIZE_HELP)
     parser.add_argument("--flavor", choices=FLAVORS, default="official")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     parser.add_argument("--csv", type=Path, help="write per-layer results to this CSV file")

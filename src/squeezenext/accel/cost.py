@@ -65,6 +65,9 @@ from squeezenext.workload import LayerDesc
 
 Policy = Literal["ws", "os", "is", "time", "energy", "edp"]
 POLICIES: tuple[Policy, ...] = get_args(Policy)
+BEST_OF_POLICIES: tuple[Policy, ...] = ("time", "energy", "edp")
+"""Policies that choose each layer's dataflow by what it minimizes (the others fix one dataflow)."""
+DEFAULT_POLICY: Policy = "time"
 RF_ACCESSES_PER_MAC = 3
 """Register-file accesses per MAC: stationary operand, streamed operand, partial-sum update."""
 
@@ -423,7 +426,7 @@ def _check_policy(policy: str, configs: Sequence[HardwareConfig]) -> Policy:
     return policy
 
 
-def simulate(layers: Sequence[LayerDesc], hardware: HardwareConfig, policy: str = "time") -> list[Cost]:
+def simulate(layers: Sequence[LayerDesc], hardware: HardwareConfig, policy: str = DEFAULT_POLICY) -> list[Cost]:
     """Per-layer costs on one accelerator; ``policy``: a dataflow, or ``time``/``energy``/``edp`` (the best per
     layer of the dataflows the hardware supports, ``HardwareConfig.dataflows``).
 

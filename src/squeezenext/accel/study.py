@@ -14,19 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from squeezenext.accel.cost import Cost, costs_csv, simulate, total
+from squeezenext.accel.cost import DEFAULT_POLICY, Cost, costs_csv, simulate, total
 from squeezenext.accel.hardware import DATAFLOWS, DEFAULT_HARDWARE, HardwareConfig, resolve_hardware
 from squeezenext.accel.plots import plot_layers, plot_variants
 from squeezenext.fileio import atomic_write_text, write_json
 from squeezenext.paper import PAPER_INPUT_SIZE, PAPER_RATIOS
 from squeezenext.peers import PEERS
 from squeezenext.registry import get_spec
+from squeezenext.sources import parse_network
 from squeezenext.specs import Provenance
 from squeezenext.tables import markdown_table
-from squeezenext.workload import Workload, load_workload
+from squeezenext.workload import Workload
 
 ARRAY_SIZES = (8, 16, 32)
-DEFAULT_POLICY = "time"
 VARIANTS = (
     ("v1", "sqnxt23_w1"),
     ("v2", "sqnxt23v2_w1"),
@@ -58,7 +58,7 @@ def _label(name: str) -> str:
 
 def evaluate_network(label: str, name: str, hardware: HardwareConfig, policy: str) -> StudyNetwork:
     """Workload and costs of one network at the study's input size."""
-    workload = load_workload(name, input_size=PAPER_INPUT_SIZE)
+    workload = parse_network(name).workload(PAPER_INPUT_SIZE)
     return StudyNetwork(label, workload, simulate(workload.layers, hardware, policy))
 
 

@@ -22,24 +22,25 @@ import torch
 
 from squeezenext.deploy.backends import (
     EXECUTORCH_BACKENDS,
+    FROM_ONNX_BACKENDS,
     INT8_BACKENDS,
     ONNX_FILE_OF,
     check_backend,
+    default_backends,
     installed,
 )
 from squeezenext.deploy.report import OWN_PEAK_MEMORY
-from squeezenext.deploy.timing import ALLOCATOR_ENV, Case, build_module, run_case
+from squeezenext.deploy.timing import ALLOCATOR_ENV, Case, input_shape, run_case
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import machine_summary
-from squeezenext.networks import PYTORCHCV_PREFIX
 from squeezenext.peers import PEERS
+from squeezenext.sources import BENCH_KINDS, PYTORCHCV_PREFIX, NetworkSource, SourceKind, parse_network
 
 OURS = ("sqnxt23_w1", "sqnxt23v5_w1")
-BENCH_PEERS = (
-    *(PEERS[label] for label in ("SqueezeNet 1.0", "SqueezeNet 1.1", "AlexNet", "MobileNetV2")),
-    *(f"{PYTORCHCV_PREFIX}{name}" for name in OURS),
-)
-"""The peers timed beside ours (VGG-19 left out: seconds per image on two cores), pytorchcv's builds of ours."""
+TORCHVISION_PEERS = tuple(PEERS[label] for label in ("SqueezeNet 1.0", "SqueezeNet 1.1", "AlexNet", "MobileNetV2"))
+PYTORCHCV_BUILDS = tuple(f"{PYTORCHCV_PREFIX}{name}" for name in OURS)
+
+"""The peers timed beside ours (VGG-19 left out: seconds per image on two cores), and pytorchcv's builds of ours."""
 BENCH_CALIBRATION_IMAGES = 64
 """Random images the bench's int8 files are calibrated on: they time speed, not accuracy."""
 
@@ -55,7 +56,7 @@ def pytorchcv_available() -> bool:
 
 def default_models() -> list[str]:
     """Ours and the peers, pytorchcv's only when installed."""
-    return [*OURS, *(m for m in BENCH_PEERS if not m.startswith(PYTORCHCV_PREFIX) or pytorchcv_available())]
+    return [*OURS, *TORCHVISION_PEERS, *(PYTORCHCV_BUILDS if pytorchcv_available() else ())]
 
 
 def matmul_gmacs(threads: int, size: int = 2048, repeats: int = 5) -> float:
@@ -71,47 +72,70 @@ def matmul_gmacs(threads: int, size: int = 2048, repeats: int = 5) -> float:
     return size**3 / statistics.median(times) / 1e9
 
 
-def export_for_bench(model: str, input_size: int, work: Path, kinds: Collection[str] = ("fp32",)) -> dict[str, str]:
-    """The ONNX files of ``model`` (dynamic batch) of the given kinds (``ONNX_FILE_OF``'s values), made once
-    per run in the parent process: backend -> file, for every backend whose kind was made."""
-    from squeezenext.deploy.export import LoadedModel, export_onnx, int8_path
+def export_for_bench(
+    network: str | NetworkSource, input_size: int, work: Path, kinds: Collection[str] = ("fp32",), channels: int = 3
+) -> dict[str, str]:
+    """The ONNX files of a network (dynamic batch) of the given kinds (``ONNX_FILE_OF``'s values), made once
+    per run in the parent process: backend -> file, for every backend whose kind was made. An ONNX file is its
+    own fp32 file (and is quantized for int8)."""
+    from squeezenext.deploy.export import export_onnx, int8_path
     from squeezenext.deploy.quantize import quantize_int8
-    from squeezenext.pretrained import IMAGENET_MEAN, IMAGENET_STD
-    from squeezenext.train.data import Preprocessing
 
-    preprocessing = Preprocessing("imagenet", input_size, 3, IMAGENET_MEAN, IMAGENET_STD, True)
-    loaded = LoadedModel(model, build_module(model), [str(i) for i in range(1000)], preprocessing, None)
-    fp32 = work / (Path(model.replace(":", "_")).name + ".onnx")
+    source = parse_network(network, BENCH_KINDS, purpose="bench")
+    fp32 = source.path if source.kind is SourceKind.ONNX else work / f"{source.file_stem}.onnx"
     files: dict[str, str] = {}
+    loaded = source.loaded(input_size) if source.kind is not SourceKind.ONNX else None
     if {"fp32", "int8"} & set(kinds):
-        export_onnx(loaded, fp32, batch=None)
+        if loaded is not None:
+            export_onnx(loaded, fp32, batch=None)
         files["fp32"] = str(fp32)
     if "int8" in kinds:
-        quantized = int8_path(fp32)
-        quantize_int8(fp32, quantized, _random_images(BENCH_CALIBRATION_IMAGES, input_size))
+        quantized = int8_path(work / fp32.name)
+        quantize_int8(fp32, quantized, _random_images(BENCH_CALIBRATION_IMAGES, channels, input_size))
         files["int8"] = str(quantized)
     if "rewritten" in kinds:
-        rewritten = fp32.with_name(f"{fp32.stem}.rewritten.onnx")
+        if loaded is None:
+            raise source.refuse("the exact graph rewrites")
+        rewritten = work / f"{source.file_stem}.rewritten.onnx"
         export_onnx(loaded, rewritten, batch=None, rewrite=True)
         files["rewritten"] = str(rewritten)
     return {backend: files[kind] for backend, kind in ONNX_FILE_OF.items() if kind in files}
 
 
-def executorch_for_bench(model: str, batch: int, input_size: int, work: Path, *, int8: bool = False) -> str:
-    """The XNNPACK ``.pte`` program of ``model`` for one batch size (fixed shapes), made in the parent process;
+def executorch_for_bench(
+    source: NetworkSource, batch: int, input_size: int, work: Path, *, int8: bool = False, channels: int = 3
+) -> str:
+    """The XNNPACK ``.pte`` program of a network for one batch size (fixed shapes), made in the parent process;
     int8 calibrated on random images (speed only, like the int8 ONNX files)."""
     from squeezenext.deploy.executorch_runtime import lower_to_xnnpack
 
     kind = "int8-" if int8 else ""
-    path = work / f"{Path(model.replace(':', '_')).name}-{kind}batch{batch}.pte"
-    calibration = _random_images(max(batch, BENCH_CALIBRATION_IMAGES), input_size) if int8 else None
-    example = torch.from_numpy(_random_images(batch, input_size))
-    path.write_bytes(lower_to_xnnpack(build_module(model), example, calibration))
+    path = work / f"{source.file_stem}-{kind}batch{batch}.pte"
+    calibration = _random_images(max(batch, BENCH_CALIBRATION_IMAGES), channels, input_size) if int8 else None
+    example = torch.from_numpy(_random_images(batch, channels, input_size))
+    path.write_bytes(lower_to_xnnpack(source.module().eval(), example, calibration))
     return str(path)
 
 
-def _random_images(count: int, input_size: int) -> np.ndarray:
-    return np.random.default_rng(0).standard_normal((count, 3, input_size, input_size)).astype(np.float32)
+def _random_images(count: int, channels: int, input_size: int) -> np.ndarray:
+    shape = (count, channels, input_size, input_size)
+    return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+
+
+def backends_for(source: NetworkSource, backends: Sequence[str] | None) -> list[str]:
+    """The backends a network is timed in: those given (each must apply to it), or the default list's that
+    apply (an ONNX file runs only in its ONNX backends)."""
+    applies = FROM_ONNX_BACKENDS if source.kind is SourceKind.ONNX else None
+    if backends is None:
+        return [b for b in default_backends() if applies is None or b in applies]
+    for backend in backends:
+        check_backend(backend)
+        if applies is not None and backend not in applies:
+            raise SqueezeNextError(
+                f"backend {backend} needs a PyTorch module; {source.argument} is an ONNX file, which runs in "
+                f"{', '.join(applies)}"
+            )
+    return list(backends)
 
 
 def best_round(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -154,16 +178,16 @@ def environment(threads: int) -> dict[str, Any]:
     }
 
 
-def model_macs(name: str, input_size: int) -> int:
-    """MACs of one image (conv + FC), traced; an input too small for the network is a clear error."""
-    from squeezenext.workload import total_macs, trace_checked
+def model_macs(source: NetworkSource, input_size: int) -> int:
+    """MACs of one image (conv + FC); an input too small for the network is a clear error."""
+    from squeezenext.workload import total_macs
 
-    return total_macs(trace_checked(build_module(name), name, input_size))
+    return total_macs(source.workload(input_size).layers)
 
 
 def run_benchmark(
-    models: Sequence[str],
-    backends: Sequence[str],
+    models: Sequence[str | NetworkSource],
+    backends: Sequence[str] | None,
     batches: Sequence[int],
     input_size: int,
     threads: int,
@@ -171,35 +195,39 @@ def run_benchmark(
     rounds: int = 1,
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Every (model, backend, batch) with MACs, GMAC/s and the fraction of the matmul rate.
+    """Every (model, backend, batch) with MACs, GMAC/s and the fraction of the matmul rate. ``backends`` None:
+    the default list's that apply to each model (:func:`backends_for`).
 
     With ``rounds`` > 1 the whole list of cases is timed that many times, interleaved, and each case keeps
     its best round (:func:`best_round`), so a burst of load on a shared machine does not land on one model.
     """
-    for backend in backends:
-        check_backend(backend)
     if rounds < 1 or not batches or min(batches) < 1:
         raise SqueezeNextError(f"rounds and batch sizes must be at least 1, got {rounds} and {list(batches)}")
-    macs_of = {model: model_macs(model, input_size) for model in models}  # unknown names fail here, first
+    sources = [parse_network(model, BENCH_KINDS, purpose="bench") for model in models]
+    plans = []  # everything is checked here, before any work
+    for source in sources:
+        channels, size = input_shape(source, input_size, batches)
+        plans.append((source, backends_for(source, backends), channels, size, model_macs(source, size)))
     peak = matmul_gmacs(threads)
     progress(f"fp32 matrix multiply (2048^3, {threads} threads): {peak:.1f} GMAC/s")
     cases: list[tuple[Case, int]] = []
     measured: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="squeezenext-bench-") as work:
-        for model in models:
-            progress(f"preparing {model}: the files its backends run")
-            kinds = {ONNX_FILE_OF[b] for b in backends if b in ONNX_FILE_OF}
-            onnx_files = export_for_bench(model, input_size, Path(work), kinds) if kinds else {}
-            for backend in backends:
+        for source, model_backends, channels, size, macs in plans:
+            progress(f"preparing {source.argument}: the files its backends run")
+            kinds = {ONNX_FILE_OF[b] for b in model_backends if b in ONNX_FILE_OF}
+            onnx_files = export_for_bench(source, size, Path(work), kinds, channels) if kinds else {}
+            for backend in model_backends:
                 for batch in batches:
                     program = onnx_files.get(backend, "")
                     if backend in EXECUTORCH_BACKENDS:
                         int8 = backend in INT8_BACKENDS
-                        program = executorch_for_bench(model, batch, input_size, Path(work), int8=int8)
+                        program = executorch_for_bench(source, batch, size, Path(work), int8=int8, channels=channels)
+                    iterations = 10 if batch == 1 else 3
                     case = Case(
-                        model, backend, batch, input_size, threads, min_seconds, 10 if batch == 1 else 3, program
+                        source.argument, backend, batch, size, threads, min_seconds, iterations, program, channels
                     )
-                    cases.append((case, macs_of[model]))
+                    cases.append((case, macs))
         measured = [[] for _ in cases]
         for round_index in range(rounds):
             for (case, _), timings in zip(cases, measured, strict=True):

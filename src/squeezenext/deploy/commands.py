@@ -14,12 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from squeezenext.argtypes import positive_float, positive_int, positive_int_list
+from squeezenext.argtypes import name_list, positive_float, positive_int, positive_int_list
 from squeezenext.deploy.backends import BACKENDS, INSTALL_HINT, PROFILE_BACKENDS, default_backends, installed
+from squeezenext.deploy.timing import WARMUP_RUNS
 from squeezenext.errors import OutputError, SqueezeNextError
 from squeezenext.fileio import TEMPORARY_MARKER, check_writable, json_text, output_lock, write_json
-from squeezenext.machine import CPU_KIND_PLACEHOLDER, with_cpu_kind
+from squeezenext.machine import CPU_KIND_PLACEHOLDER, default_threads, with_cpu_kind
+from squeezenext.onnx_io import ONNX_SUFFIX
 from squeezenext.plan import FLAVORS, STEM_KINDS
+from squeezenext.sources import BENCH_KINDS, MODULE_KINDS, BuildOptions, SourceKind, network_help, parse_network
 
 DEFAULT_CALIBRATION_IMAGES = 256
 
@@ -49,11 +52,10 @@ def _dataset_images(loaded: Any, data: str | None, count: int, split: str) -> tu
 
 
 def _onnx_logits(path: Path, images: np.ndarray) -> np.ndarray:
-    import onnxruntime as ort
+    from squeezenext import onnx_io
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return np.concatenate([session.run(None, {name: images[i : i + 256]})[0] for i in range(0, len(images), 256)])
+    session = onnx_io.cpu_session(path)
+    return np.concatenate([onnx_io.run(session, images[i : i + 256]) for i in range(0, len(images), 256)])
 
 
 def _batch(text: str) -> int | None:
@@ -62,12 +64,13 @@ def _batch(text: str) -> int | None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from squeezenext.deploy.export import export_onnx, int8_path, load_model
+    from squeezenext.deploy.export import export_onnx, int8_path
     from squeezenext.deploy.half import convert_fp16, fp16_path
     from squeezenext.deploy.quantize import quantize_int8
 
+    source = parse_network(args.model, MODULE_KINDS, purpose="export")
     out = check_writable(args.out)
-    if out.suffix.lower() != ".onnx":
+    if out.suffix.lower() != ONNX_SUFFIX:
         raise OutputError(f"--out {out}: the file name must end in .onnx")
     for flag, package in (("--openvino", "openvino"), ("--executorch", "executorch")):
         if getattr(args, flag[2:]) and not installed(package):
@@ -81,9 +84,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         "weights": args.weights,
     }
     given = [f"--{key.replace('_', '-')}" for key, value in options.items() if value is not None]
-    if given and Path(args.model).suffix.lower() == ".pt":
-        raise SqueezeNextError(f"{', '.join(given)} apply to registered models; a checkpoint has its own")
-    loaded = load_model(args.model, args.input_size, **{k: v for k, v in options.items() if v is not None})
+    if given and source.kind is SourceKind.CHECKPOINT:
+        raise SqueezeNextError(f"{', '.join(given)} apply to networks by name; a checkpoint has its own")
+    loaded = source.loaded(args.input_size, BuildOptions(**{k: v for k, v in options.items() if v is not None}))
     data = loaded.checkpoint["config"]["data"] if loaded.checkpoint is not None else None
     verify = None
     if data is not None:
@@ -274,18 +277,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         targets_table,
     )
 
-    models = args.models.split(",") if args.models else default_models()
-    backends = args.backends.split(",")
+    models = args.models if args.models is not None else default_models()
     args.json, args.plot = (None if path is None else with_cpu_kind(path) for path in (args.json, args.plot))
     for output in (args.json, args.plot):
         if output is not None:
             check_writable(output)
-    import torch
-
-    threads = args.threads or torch.get_num_threads()
+    threads = args.threads or default_threads()
     with output_lock(args.json):
         payload = run_benchmark(
-            models, backends, args.batch, args.input_size, threads, args.min_seconds, rounds=args.rounds
+            models, args.backends, args.batch, args.input_size, threads, args.min_seconds, rounds=args.rounds
         )
         payload["targets"] = check_targets(payload)
         payload["table_markdown"] = latency_markdown(payload)
@@ -307,7 +307,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json = with_cpu_kind(args.json)
         check_writable(args.json)
-    threads = args.threads or os.cpu_count() or 1
+    threads = args.threads or default_threads()
     payload = profile(
         args.model, args.backend, batch=args.batch, input_size=args.input_size, threads=threads, runs=args.runs,
         rounds=args.rounds,
@@ -322,7 +322,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def add_deploy_parsers(commands: Any) -> None:
 
     export = commands.add_parser("export", help="export a model or checkpoint to ONNX (fp32 or int8)")
-    export.add_argument("model", help="a training checkpoint (model.pt) or a registered model name")
+    export.add_argument("model", help=network_help(MODULE_KINDS))
     export.add_argument("--out", type=Path, required=True, help="the fp32 model, NAME.onnx (int8: NAME.int8.onnx)")
     export.add_argument("--batch", type=_batch, default=None, help="a fixed batch size (default: dynamic)")
     export.add_argument(
@@ -382,13 +382,23 @@ def add_deploy_parsers(commands: Any) -> None:
     predict.set_defaults(func=cmd_predict)
 
     bench = commands.add_parser("bench", help="inference speed of SqueezeNext and its peers, every backend")
-    bench.add_argument("--models", help="comma-separated (default: ours, torchvision peers, pytorchcv if installed)")
     bench.add_argument(
-        "--backends", default=",".join(default_backends()), help=f"comma-separated of {', '.join(BACKENDS)}"
+        "--models",
+        type=name_list,
+        help=f"comma-separated networks, each {network_help(BENCH_KINDS)} "
+        "(default: ours, torchvision peers, pytorchcv if installed)",
+    )
+    bench.add_argument(
+        "--backends",
+        type=name_list,
+        help=f"comma-separated of {', '.join(BACKENDS)} (default: {', '.join(default_backends())}; an ONNX "
+        "file: those of them that run ONNX files)",
     )
     bench.add_argument("--batch", type=positive_int_list, default=[1, 32], help="comma-separated batch sizes (1,32)")
     bench.add_argument("--input-size", type=positive_int, default=224)
-    bench.add_argument("--threads", type=positive_int, help="intra-op threads (default: PyTorch's, the cores)")
+    bench.add_argument(
+        "--threads", type=positive_int, help="intra-op threads (default: the cores this process may use)"
+    )
     bench.add_argument(
         "--min-seconds", type=positive_float, default=0.5, help="time each case at least this long in each round"
     )
@@ -410,14 +420,18 @@ def add_deploy_parsers(commands: Any) -> None:
     profile = commands.add_parser(
         "profile", help="where inference time goes: per-operator profile of one model in one runtime"
     )
-    profile.add_argument("model", help="a network (name, spec YAML, torchvision:NAME, pytorchcv:NAME) or an .onnx file")
+    profile.add_argument("model", help=network_help(BENCH_KINDS))
     profile.add_argument(
         "--backend", choices=PROFILE_BACKENDS, default="onnxruntime", help="runtime and file (default: onnxruntime)"
     )
     profile.add_argument("--batch", type=positive_int, default=1)
     profile.add_argument("--input-size", type=positive_int, default=224)
-    profile.add_argument("--threads", type=positive_int, help="inference threads (default: every core)")
-    profile.add_argument("--runs", type=positive_int, default=50, help="profiled runs per round, after 5 warm-up runs")
+    profile.add_argument(
+        "--threads", type=positive_int, help="inference threads (default: the cores this process may use)"
+    )
+    profile.add_argument(
+        "--runs", type=positive_int, default=50, help=f"profiled runs per round, after {WARMUP_RUNS} warm-up runs"
+    )
     profile.add_argument(
         "--rounds", type=positive_int, default=3, help="profile this many times, keep the fastest round (default 3)"
     )

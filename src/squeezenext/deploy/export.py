@@ -10,27 +10,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import json
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
+from squeezenext import onnx_io
 from squeezenext.deploy.fold import count_batchnorms, fold_batchnorm
-from squeezenext.errors import CheckpointError, SqueezeNextError
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_path
-from squeezenext.plan import Flavor, StemKind
-from squeezenext.pretrained import imagenet_labels
-from squeezenext.registry import create_model, resolve_name
-from squeezenext.train.checkpoint import load_checkpoint
-from squeezenext.train.config import from_mapping
-from squeezenext.train.data import Preprocessing
-from squeezenext.train.engine import build_model
-from squeezenext.weights import load_state_dict_checked
+from squeezenext.onnx_io import LAYER_OPS
+from squeezenext.sources import LoadedModel
 
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
 FP32_TOLERANCE = 1e-3
@@ -42,65 +34,6 @@ class ExportError(SqueezeNextError):
     """The export failed a check; the message gives the measured error and the tolerance."""
 
 
-@dataclass
-class LoadedModel:
-    """A model to deploy, with what inference needs to know about its input and labels."""
-
-    name: str
-    module: nn.Module
-    classes: list[str]
-    preprocessing: Preprocessing
-    checkpoint: dict[str, Any] | None
-
-
-def load_model(
-    source: str,
-    input_size: int | None = None,
-    *,
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    flavor: Flavor | None = None,
-    stem: StemKind = "standard",
-    pretrained: bool = False,
-    weights: str | None = None,
-) -> LoadedModel:
-    """A training checkpoint (``model.pt``), or a registered name built with the given options: Xavier-
-    initialized, or with pytorchcv's ImageNet weights (``pretrained``) or a weight file's (``weights``);
-    preprocessed as its ``pretrained_cfg`` says, with the ImageNet class names when pretrained."""
-    path = Path(source)
-    if path.suffix.lower() == ".pt" or path.exists():
-        state = load_checkpoint(path, inference=True)
-        config = from_mapping(state["config"], str(path))
-        module = build_model(config, len(state["classes"]), state["in_channels"])
-        load_state_dict_checked(module, state["model"], str(path))
-        try:
-            preprocessing = Preprocessing(**state["preprocessing"])
-        except TypeError:
-            raise CheckpointError(f"{path}: the checkpoint's 'preprocessing' entry is damaged") from None
-        if input_size is not None and input_size != preprocessing.input_size:
-            preprocessing = dataclasses.replace(preprocessing, input_size=input_size)
-        return LoadedModel(config.model, module.eval(), list(state["classes"]), preprocessing, state)
-    name = resolve_name(source)
-    module = create_model(
-        name,
-        num_classes=num_classes,
-        flavor=flavor,
-        in_channels=in_channels,
-        stem=stem,
-        pretrained=pretrained,
-        weights=weights,
-    ).eval()
-    cfg = module.pretrained_cfg
-    size = input_size or int(cast(tuple[int, int, int], cfg["input_size"])[-1])
-    mean, std = cast(tuple[float, ...], cfg["mean"]), cast(tuple[float, ...], cfg["std"])
-    if in_channels != len(mean):  # a grey or multispectral model: the colour statistics do not apply
-        mean, std = (0.5,) * in_channels, (0.25,) * in_channels
-    preprocessing = Preprocessing("imagenet", size, in_channels, mean, std, scale_to_unit=True)
-    labels = imagenet_labels() if pretrained and num_classes == len(imagenet_labels()) else []
-    return LoadedModel(name, module, labels or [f"class {i}" for i in range(num_classes)], preprocessing, None)
-
-
-LAYER_OPS = ("Conv", "Gemm", "MatMul")
 WEIGHT_SUFFIX = ".weight"
 
 
@@ -139,7 +72,6 @@ def export_onnx(
     """Fold BatchNorm, export to ``out`` (``batch=None``: dynamic batch), apply the exact graph rewrites when
     asked (:mod:`squeezenext.deploy.rewrite`), check, verify; return a report."""
     import onnx
-    import onnxruntime as ort
 
     from squeezenext.deploy.rewrite import apply_exact_rewrites
 
@@ -168,20 +100,12 @@ def export_onnx(
         name_layers_by_module(proto)
         rewrites = apply_exact_rewrites(proto) if rewrite else None
         onnx.checker.check_model(proto, full_check=True)
-        metadata = {
-            "squeezenext.model": model.name,
-            "squeezenext.classes": json.dumps(model.classes),
-            "squeezenext.preprocessing": json.dumps(dataclasses.asdict(model.preprocessing)),
-        }
-        for key, value in metadata.items():
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
+        onnx_io.write_metadata(proto, model.name, model.classes, dataclasses.asdict(model.preprocessing))
         onnx.save(proto, str(tmp))
         inputs = verify_inputs if verify_inputs is not None else torch.randn(batch or 8, channels, size, size)
         with torch.no_grad():
             expected = model.module(inputs).numpy()
-        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-        actual = session.run(None, {session.get_inputs()[0].name: inputs.numpy()})[0]
+        actual = onnx_io.run(onnx_io.cpu_session(tmp), inputs.numpy())
         error = relative_error(actual, expected)
         if not error <= FP32_TOLERANCE:
             raise ExportError(

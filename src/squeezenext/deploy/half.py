@@ -30,9 +30,9 @@ def fp16_path(fp32_path: Path) -> Path:
 def convert_fp16(fp32_path: str | Path, out: str | Path, inputs: np.ndarray) -> dict[str, Any]:
     """Write the float16 version of a verified fp32 ONNX model and check it on ``inputs``; return a report."""
     import onnx
-    import onnxruntime as ort
     from onnxconverter_common import float16
 
+    from squeezenext import onnx_io
     from squeezenext.deploy.export import relative_error
 
     model = onnx.load(str(fp32_path))
@@ -40,8 +40,7 @@ def convert_fp16(fp32_path: str | Path, out: str | Path, inputs: np.ndarray) -> 
     onnx.checker.check_model(half, full_check=True)
     with atomic_path(out) as tmp:
         onnx.save(half, str(tmp))
-        feeds = [ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]) for path in (fp32_path, tmp)]
-        expected, actual = (s.run(None, {s.get_inputs()[0].name: inputs})[0] for s in feeds)
+        expected, actual = (onnx_io.run(onnx_io.cpu_session(path), inputs) for path in (fp32_path, tmp))
         error = relative_error(actual, expected)
         if not error <= FP16_TOLERANCE:
             raise SqueezeNextError(

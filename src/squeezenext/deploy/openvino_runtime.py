@@ -60,26 +60,24 @@ def compile_for_cpu(
 
 
 def cpu_runner(
-    onnx_path: str, batch: int, input_size: int, threads: int, precision: str = "f32"
+    onnx_path: str, input_shape: Sequence[int], threads: int, precision: str = "f32"
 ) -> Callable[[np.ndarray], object]:
     """A function running the model through :func:`compile_for_cpu`."""
-    request = compile_for_cpu(onnx_path, (batch, 3, input_size, input_size), threads, precision)
+    request = compile_for_cpu(onnx_path, input_shape, threads, precision)
     return lambda x: request.infer({0: x})
 
 
 def export_ir(onnx_path: Path, xml_path: Path, inputs: np.ndarray) -> dict[str, Any]:
     """Write OpenVINO IR (``NAME.xml`` + ``NAME.bin``, fp32 weights) of a verified ONNX model into a scratch
     folder (the caller moves both into place) and check it against onnxruntime on ``inputs``."""
-    import onnxruntime as ort
-
+    from squeezenext import onnx_io
     from squeezenext.deploy.export import relative_error
 
     ov = _openvino()
     ov.save_model(ov.convert_model(str(onnx_path)), str(xml_path), compress_to_fp16=False)
     compiled = ov.Core().compile_model(str(xml_path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     actual = np.asarray(compiled.create_infer_request().infer({0: inputs})[0])
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    error = relative_error(actual, session.run(None, {session.get_inputs()[0].name: inputs})[0])
+    error = relative_error(actual, onnx_io.run(onnx_io.cpu_session(onnx_path), inputs))
     if not error <= IR_TOLERANCE:
         raise SqueezeNextError(
             f"the OpenVINO IR differs from the ONNX model by {error:.2e}, above {IR_TOLERANCE:.0e}; nothing was written"

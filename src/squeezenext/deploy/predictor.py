@@ -12,9 +12,12 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from squeezenext import onnx_io
 from squeezenext.errors import SqueezeNextError
-from squeezenext.train.config import TRANSFORMS
-from squeezenext.train.data import Preprocessing, build_transforms
+from squeezenext.preprocessing import TRANSFORMS, Preprocessing
+from squeezenext.sources import SourceKind, parse_network
+from squeezenext.transforms import build_transforms
+from squeezenext.typedconfig import is_int
 
 ImageInput = str | Path | Image.Image | np.ndarray
 
@@ -40,12 +43,11 @@ class Predictor:
             raise PredictorError(f"model file {path} does not exist")
         self._session: Any = None
         self._module: torch.nn.Module | None = None
-        if path.suffix.lower() == ".onnx":
+        source = parse_network(path, (SourceKind.ONNX, SourceKind.CHECKPOINT), purpose="a Predictor")
+        if source.kind is SourceKind.ONNX:
             self._load_onnx(path)
         else:
-            from squeezenext.deploy.export import load_model
-
-            loaded = load_model(str(path))
+            loaded = source.loaded()
             self._module, self.classes, self.preprocessing = loaded.module, loaded.classes, loaded.preprocessing
         p = self.preprocessing
         repeat = p.grey and p.in_channels == 3
@@ -53,20 +55,14 @@ class Predictor:
         self._mode = "L" if p.grey else "RGB"
 
     def _load_onnx(self, path: Path) -> None:
-        import onnx
-        import onnxruntime as ort
-
-        try:
-            model = onnx.load(str(path))
-            self._session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        except Exception as error:  # protobuf and onnxruntime raise their own types for corrupt files
-            raise PredictorError(f"{path} is not a readable ONNX model ({error})") from None
-        metadata = {entry.key: entry.value for entry in model.metadata_props}
-        if "squeezenext.preprocessing" not in metadata:
+        model = onnx_io.read_model(path)
+        self._session = onnx_io.cpu_session(path)
+        metadata = onnx_io.metadata(model)
+        if onnx_io.PREPROCESSING_KEY not in metadata:
             raise PredictorError(f"{path} has no squeezenext metadata; export it with `squeezenext export`")
         try:
-            classes = json.loads(metadata.get("squeezenext.classes", ""))
-            self.preprocessing = Preprocessing(**json.loads(metadata["squeezenext.preprocessing"]))
+            classes = json.loads(metadata.get(onnx_io.CLASSES_KEY, ""))
+            self.preprocessing = Preprocessing(**json.loads(metadata[onnx_io.PREPROCESSING_KEY]))
             valid = (
                 isinstance(classes, list)
                 and all(isinstance(c, str) for c in classes)
@@ -103,8 +99,7 @@ class Predictor:
         """Raw class scores, shape (len(images), classes)."""
         batch = torch.stack([self._prepare(image) for image in images])
         if self._session is not None:
-            name = self._session.get_inputs()[0].name
-            return np.asarray(self._session.run(None, {name: batch.numpy()})[0])
+            return onnx_io.run(self._session, batch.numpy())
         assert self._module is not None
         with torch.no_grad():
             scores: np.ndarray = self._module(batch).numpy()
@@ -112,7 +107,7 @@ class Predictor:
 
     def predict(self, images: Sequence[ImageInput], top_k: int = 5) -> list[Prediction]:
         """The ``top_k`` most probable classes of each image."""
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+        if not is_int(top_k) or top_k < 1:
             raise PredictorError(f"top_k must be an integer >= 1, got {top_k!r}")
         scores = self.logits(images)
         exp = np.exp(scores - scores.max(axis=1, keepdims=True))

@@ -25,20 +25,22 @@ from typing import Any
 
 import numpy as np
 
+from squeezenext import onnx_io
 from squeezenext.deploy.backends import (
+    AS_GIVEN_BACKENDS,
     ONNX_FILE_OF,
     OPENVINO_BACKENDS,
     OPENVINO_PRECISION,
     PROFILE_BACKENDS,
     check_backend,
 )
+from squeezenext.deploy.timing import WARMUP_RUNS, input_shape
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import cpu_label, machine_summary
+from squeezenext.rounds import best_of_rounds
+from squeezenext.sources import BENCH_KINDS, NetworkSource, SourceKind, parse_network
 from squeezenext.tables import format_table, markdown_table
 
-AS_GIVEN_BACKENDS = tuple(b for b, kind in ONNX_FILE_OF.items() if kind == "fp32")
-"""Backends that run an ``.onnx`` file as given (the others need a network to make their file from)."""
-WARMUP_RUNS = 5
 STEM = "stem convolution"
 CONV_1X1 = "1x1 convolutions"
 CONV_SEPARABLE = "1xk / kx1 convolutions"
@@ -108,17 +110,6 @@ def _conv_category(kernel_shape: tuple[int, ...] | None) -> str:
     return CONV_SEPARABLE if 1 in (height, width) else CONV_SQUARE
 
 
-def _onnx_names(onnx_path: str) -> dict[str, tuple[str, tuple[int, ...] | None]]:
-    """Node name -> (op type, convolution kernel shape) of the ONNX file, for runtimes that keep node names."""
-    import onnx
-
-    names: dict[str, tuple[str, tuple[int, ...] | None]] = {}
-    for node in onnx.load(onnx_path, load_external_data=False).graph.node:
-        kernel = next((tuple(a.ints) for a in node.attribute if a.name == "kernel_shape"), None)
-        names[node.name] = (node.op_type, kernel)
-    return names
-
-
 @dataclass(frozen=True)
 class _Measured:
     """An operator as a runtime's profiler reports it, before grouping."""
@@ -136,17 +127,12 @@ class _Measured:
 def _onnxruntime_profile(
     path: str, x: np.ndarray, threads: int, runs: int, work: Path
 ) -> tuple[list[_Measured], float]:
-    import onnxruntime as ort
-
-    from squeezenext.deploy.timing import onnxruntime_options
-
-    options = onnxruntime_options(threads)
+    options = onnx_io.session_options(threads)
     options.enable_profiling = True
     options.profile_file_prefix = str(work / "onnxruntime")
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: x}
+    session = onnx_io.cpu_session(path, options)
     for _ in range(WARMUP_RUNS + runs):
-        session.run(None, feed)
+        onnx_io.run(session, x)
     events = json.loads(Path(session.end_profiling()).read_text())
     whole_runs = sorted(
         (e for e in events if e.get("cat") == "Session" and e["name"] == "model_run"), key=lambda e: e["ts"]
@@ -204,7 +190,7 @@ def _openvino_profile(
 def _with_source(measured: list[_Measured], onnx_path: str) -> list[_Measured]:
     """Each operator with the ONNX node it came from, where the runtime kept its name (onnxruntime appends
     :data:`RUNTIME_SUFFIX`): its op type, and its kernel shape where the profiler gave none."""
-    source = _onnx_names(onnx_path)
+    source = onnx_io.node_kernels(onnx_io.read_model(onnx_path, load_external_data=False))
     resolved = []
     for m in measured:
         source_op, source_shape = source.get(RUNTIME_SUFFIX.sub("", m.name), ("", None))
@@ -227,31 +213,6 @@ def _grouped(measured: list[_Measured]) -> list[OperatorTime]:
     return grouped
 
 
-def _file_input_shape(path: str, batch: int, input_size: int) -> tuple[int, int, int, int]:
-    """The (N, C, H, W) input an ONNX file is profiled with: its own static sizes, ``batch`` and ``input_size``
-    where they are dynamic; a file that is no image classifier's ONNX model is a clear error."""
-    import onnx
-
-    if not Path(path).is_file():
-        raise SqueezeNextError(f"{path} does not exist")
-    try:
-        graph = onnx.load(path, load_external_data=False).graph
-    except Exception as error:  # protobuf raises its own types for corrupt files
-        raise SqueezeNextError(f"{path} is not a readable ONNX model ({error})") from None
-    constants = {init.name for init in graph.initializer}
-    inputs = [i for i in graph.input if i.name not in constants]
-    dims = inputs[0].type.tensor_type.shape.dim if len(inputs) == 1 else []
-    if len(dims) != 4:
-        raise SqueezeNextError(f"{path}: expected one (N, C, H, W) image input")
-    given = [d.dim_value if d.HasField("dim_value") else None for d in dims]
-    if given[1] is None:
-        raise SqueezeNextError(f"{path}: its input's channel count is not fixed")
-    if given[0] is not None and given[0] != batch:
-        raise SqueezeNextError(f"{path} takes batch {given[0]} only; pass --batch {given[0]}")
-    height, width = (size if size is not None else input_size for size in given[2:])
-    return batch, given[1], height, width
-
-
 def _runtime_version(backend: str) -> str:
     if backend in OPENVINO_BACKENDS:
         import openvino
@@ -263,10 +224,10 @@ def _runtime_version(backend: str) -> str:
 
 
 def profile(
-    network: str, backend: str = "onnxruntime", *, batch: int = 1, input_size: int = 224, threads: int = 1,
-    runs: int = 50, rounds: int = 1,
+    network: str | NetworkSource, backend: str = "onnxruntime", *, batch: int = 1, input_size: int = 224,
+    threads: int = 1, runs: int = 50, rounds: int = 1,
 ) -> dict[str, Any]:  # fmt: skip
-    """Profile one network (a network argument, or an ``.onnx`` file run as given) in one backend.
+    """Profile one network (a network argument, an ``.onnx`` file run as given) in one backend.
 
     Returns the run time, every operator with its group and kernel, and the totals per group and per kernel.
     With ``rounds`` > 1 the file is profiled that many times (``runs`` each, in fresh sessions) and the round
@@ -275,38 +236,43 @@ def profile(
     if runs < 1 or rounds < 1:
         raise SqueezeNextError(f"runs and rounds must be at least 1, got {runs} and {rounds}")
     check_backend(backend, PROFILE_BACKENDS)
-    is_file = network.lower().endswith(".onnx")
+    source = parse_network(network, BENCH_KINDS, purpose="profile")
+    is_file = source.kind is SourceKind.ONNX
     if is_file and backend not in AS_GIVEN_BACKENDS:
         raise SqueezeNextError(
-            f"backend {backend} makes its own file from a network; profile {network} with one of "
+            f"backend {backend} makes its own file from a network; profile {source.argument} with one of "
             f"{', '.join(AS_GIVEN_BACKENDS)}, which run it as given"
         )
-    shape = _file_input_shape(network, batch, input_size) if is_file else (batch, 3, input_size, input_size)
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    channels, size = input_shape(source, input_size, [batch])
+    x = np.random.default_rng(0).standard_normal((batch, channels, size, size)).astype(np.float32)
     with tempfile.TemporaryDirectory(prefix="squeezenext-profile-") as work:
         if is_file:
-            path = network
+            path = str(source.path)
         else:
             from squeezenext.deploy.bench import export_for_bench
 
-            path = export_for_bench(network, input_size, Path(work), (ONNX_FILE_OF[backend],))[backend]
+            path = export_for_bench(source, size, Path(work), (ONNX_FILE_OF[backend],), channels)[backend]
         try:
-            if backend in OPENVINO_BACKENDS:
-                profiled = [
-                    _openvino_profile(path, x, threads, runs, OPENVINO_PRECISION[backend]) for _ in range(rounds)
-                ]
-            else:
-                profiled = [_onnxruntime_profile(path, x, threads, runs, Path(work)) for _ in range(rounds)]
-            measured, run_ms = min(profiled, key=lambda round_: round_[1])
+            round_ms: list[float] = []
+
+            def one_round(_: str) -> tuple[list[_Measured], float]:
+                if backend in OPENVINO_BACKENDS:
+                    profiled = _openvino_profile(path, x, threads, runs, OPENVINO_PRECISION[backend])
+                else:
+                    profiled = _onnxruntime_profile(path, x, threads, runs, Path(work))
+                round_ms.append(profiled[1])
+                return profiled
+
+            measured, run_ms = best_of_rounds([path], one_round, rounds, lambda p: p[1], lower_is_better=True)[path]
         except SqueezeNextError:
             raise
         except Exception as error:  # onnxruntime and OpenVINO raise their own types (a graph they cannot run)
             detail = " ".join(str(error).split())[:300]
-            raise SqueezeNextError(f"{backend} cannot run {network}: {detail}") from None
+            raise SqueezeNextError(f"{backend} cannot run {source.argument}: {detail}") from None
         measured = _with_source(measured, path)  # once, for the kept round
     operators = _grouped(measured)
     return {
-        "model": network,
+        "model": source.argument,
         "backend": backend,
         "runtime": _runtime_version(backend),
         "batch": batch,
@@ -314,7 +280,7 @@ def profile(
         "threads": threads,
         "runs": runs,
         "rounds": rounds,
-        "round_run_ms": [round_[1] for round_ in profiled],
+        "round_run_ms": round_ms,
         "machine": {**machine_summary(), "label": cpu_label()},
         "run_ms": run_ms,
         "categories": _totals(operators, run_ms),

@@ -10,6 +10,7 @@ from squeezenext.machine import cpu_label, native_bf16
 from squeezenext.paper import PAPER_RATIOS
 from squeezenext.peers import PEERS
 from squeezenext.plotting import save_figure, subplots
+from squeezenext.sources import short_label
 from squeezenext.tables import format_table, markdown_table
 
 SQUEEZENET_SPEEDUP = PAPER_RATIOS["SqueezeNet 1.0"][0]
@@ -254,7 +255,7 @@ def plot_latency(payload: dict[str, Any], path: str | Path, batch: int = 1) -> N
     for i, backend in enumerate(backends):
         values = [_median(results, m, backend, batch) or 0.0 for m in models]
         axis.bar([j + i * width for j in range(len(models))], values, width, label=backend)
-    labels = [m.removeprefix("torchvision:") for m in models]
+    labels = [short_label(m) for m in models]
     axis.set_xticks([j + 0.4 - width / 2 for j in range(len(models))], labels, rotation=30)
     axis.set_ylabel(f"median latency, batch {batch} (ms)")
     axis.legend()

@@ -15,13 +15,14 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from squeezenext import onnx_io
 from squeezenext.deploy.backends import (
     EXECUTORCH_BACKENDS,
     ONNX_FILE_OF,
@@ -30,6 +31,7 @@ from squeezenext.deploy.backends import (
     PYTORCH_BACKENDS,
 )
 from squeezenext.errors import SqueezeNextError
+from squeezenext.sources import NetworkSource, SourceKind
 
 if TYPE_CHECKING:
     import torch
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
 
 ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 """glibc settings that keep large activation buffers (docs/environment.md: 1.5-3x faster batch-32 torch runs)."""
-WARMUP_RUNS = 3
+WARMUP_RUNS = 5
+"""Runs before timing starts (bench, profile): first runs pay for allocation, JIT kernels and cold caches."""
 INPUT_SEED = 0
 
 
@@ -54,6 +57,12 @@ class Case:
     min_iterations: int
     program_path: str = ""
     """The file the backend runs: an ONNX export, or an ExecuTorch ``.pte`` program."""
+    channels: int = 3
+    """Input channels (a checkpoint's or an ONNX file's own)."""
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.channels, self.input_size, self.input_size)
 
 
 def _timed(run: Callable[[], object], case: Case) -> list[float]:
@@ -68,25 +77,24 @@ def _timed(run: Callable[[], object], case: Case) -> list[float]:
     return times
 
 
-def onnxruntime_options(threads: int) -> Any:
-    """The session options every onnxruntime measurement uses: ``threads`` intra-op threads, one inter-op
-    thread, every graph optimization (NCHWc layouts and conv+activation fusion on x86)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return options
+def input_shape(source: NetworkSource, input_size: int, batches: Sequence[int]) -> tuple[int, int]:
+    """The (channels, size) a network is timed at: 3 channels at ``input_size``, except a checkpoint's own
+    channels and an ONNX file's own channels and static size; a file's static batch must be every batch."""
+    if source.kind is SourceKind.CHECKPOINT:
+        return source.loaded(input_size).preprocessing.in_channels, input_size
+    if source.kind is not SourceKind.ONNX:
+        return 3, input_size
+    batch, channels, height, _ = onnx_io.input_dims(onnx_io.read_model(source.path), source.path)
+    if channels is None:
+        raise SqueezeNextError(f"{source.path}: its input's channel count is not fixed")
+    if batch is not None and any(b != batch for b in batches):
+        raise SqueezeNextError(f"{source.path} takes batch {batch} only; pass --batch {batch}")
+    return channels, height or input_size
 
 
 def _onnxruntime_runner(case: Case) -> Callable[[np.ndarray], object]:
-    import onnxruntime as ort
-
-    options = onnxruntime_options(case.threads)
-    session = ort.InferenceSession(case.program_path, options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x})
+    session = onnx_io.cpu_session(case.program_path, onnx_io.session_options(case.threads))
+    return lambda x: onnx_io.run(session, x)
 
 
 def _file_runner(case: Case) -> Callable[[np.ndarray], object]:
@@ -94,15 +102,15 @@ def _file_runner(case: Case) -> Callable[[np.ndarray], object]:
         from squeezenext.deploy.openvino_runtime import cpu_runner
 
         precision = OPENVINO_PRECISION[case.backend]
-        return cpu_runner(case.program_path, case.batch, case.input_size, case.threads, precision)
+        return cpu_runner(case.program_path, case.input_shape, case.threads, precision)
     return _onnxruntime_runner(case)
 
 
-def build_module(name: str) -> nn.Module:
-    """A network by name (:func:`squeezenext.networks.build_module`), in eval mode."""
-    from squeezenext import networks
+def build_module(network: str) -> nn.Module:
+    """A network argument's PyTorch module (:mod:`squeezenext.sources`), in eval mode."""
+    from squeezenext.sources import MODULE_KINDS, parse_network
 
-    return networks.build_module(name).eval()
+    return parse_network(network, MODULE_KINDS, purpose="a PyTorch backend").module().eval()
 
 
 def torchscript_for_inference(module: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule:
@@ -163,7 +171,7 @@ def _torch_runner(case: Case, x_np: np.ndarray) -> Callable[[], object]:
 
 def measure(case: Case) -> dict[str, Any]:
     """Time one case in this process (the worker side of :func:`run_case`)."""
-    x = np.random.default_rng(INPUT_SEED).standard_normal((case.batch, 3, case.input_size, case.input_size))
+    x = np.random.default_rng(INPUT_SEED).standard_normal(case.input_shape)
     x = x.astype(np.float32)
     run: Callable[[], object]
     if case.backend in ONNX_FILE_OF:

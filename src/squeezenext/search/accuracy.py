@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.search.space import SearchError
+from squeezenext.specs import SqueezeNextSpec
 
 DEFAULT_RUNGS = (2_000, 8_000, 32_000)
 """Training images (one epoch over the first N) of each fidelity rung."""
@@ -33,21 +34,27 @@ EVAL_IMAGES = 2_000
 """Test images each rung is evaluated on (the first N of Fashion-MNIST's test split)."""
 ACCURACY_STUDY = "squeezenext-search-accuracy"
 
-TrainError = Callable[[str, int, int], float]
-"""``(network argument, training images, seed) -> top-1 error (%)``."""
+TrainError = Callable[[str | SqueezeNextSpec, int, int], float]
+"""``(network argument or spec, training images, seed) -> top-1 error (%)``."""
 
 
-def short_training_error(network: str, train_images: int, seed: int) -> float:
+def short_training_error(network: str | SqueezeNextSpec, train_images: int, seed: int) -> float:
     """Top-1 error (%) on the first :data:`EVAL_IMAGES` test images after one epoch of the short recipe over the
-    first ``train_images`` training images."""
+    first ``train_images`` training images. A training config names its model by text, so a spec is written
+    as a spec file beside the run."""
+    from squeezenext.specfile import write_spec_file
     from squeezenext.train.engine import Trainer
     from squeezenext.train.recipes import short_fashion_mnist
     from squeezenext.train.rundir import claimed_run_folder
 
     with tempfile.TemporaryDirectory(prefix="squeezenext-search-training-") as folder:
         out = Path(folder) / "run"
+        model = network
+        if isinstance(network, SqueezeNextSpec):
+            model = str(Path(folder) / f"{network.name}.yaml")
+            write_spec_file(network, model)
         config = dataclasses.replace(
-            short_fashion_mnist(network, out=out, epochs=1, seed=seed),
+            short_fashion_mnist(str(model), out=out, epochs=1, seed=seed),
             train_subset=train_images,
             test_subset=EVAL_IMAGES,
             eval_every=0,
@@ -84,7 +91,7 @@ class AccuracyJudge:
             storage=storage, study_name=ACCURACY_STUDY, direction="minimize", pruner=pruner, load_if_exists=True
         )
 
-    def error(self, network: str) -> dict[str, float]:
+    def error(self, network: str | SqueezeNextSpec) -> dict[str, float]:
         """``error_pct`` of ``network`` and the ``trained_images`` it was measured after."""
         from optuna.trial import TrialState
 

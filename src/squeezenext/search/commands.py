@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.accel.hardware import DATAFLOWS, DEFAULT_HARDWARE, resolve_hardware
-from squeezenext.accel.topology import NETWORK_HELP
 from squeezenext.argtypes import non_negative_int, positive_float_list, positive_int, positive_int_list
 from squeezenext.errors import SqueezeNextError
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.search.accuracy import DEFAULT_RUNGS
 from squeezenext.search.latency import LATENCY_BACKEND, LATENCY_BACKENDS
+from squeezenext.sources import SQUEEZENEXT_KINDS, network_help, parse_network
 
 DEFAULT_OUT = Path("runs/search")
 WIRINGS = {"standard": (False,), "v5": (True,), "both": (False, True)}
@@ -32,7 +32,6 @@ def _dataflow_sets(text: str) -> list[tuple[str, ...]]:
 def _request(args: argparse.Namespace) -> Any:
     """The :class:`~squeezenext.search.request.SearchRequest` of the command line (defaults from the base network
     and the base hardware)."""
-    from squeezenext.registry import get_spec
     from squeezenext.search.objectives import Constraint, parse_objectives
     from squeezenext.search.request import SearchRequest
     from squeezenext.search.space import HardwareSpace, NetworkSpace, SearchError
@@ -41,9 +40,9 @@ def _request(args: argparse.Namespace) -> Any:
     network_space = NetworkSpace()
     if args.space != "hardware":
         try:
-            spec = get_spec(args.base)
+            spec = parse_network(args.base, SQUEEZENEXT_KINDS, purpose=f"--space {args.space}'s --base").architecture()
         except SqueezeNextError as error:
-            raise SearchError(f"--space {args.space} needs a SqueezeNext base (a name or spec file): {error}") from None
+            raise SearchError(str(error)) from None
         network_space = NetworkSpace(
             total_blocks=sum(spec.blocks) if args.total_blocks is None else args.total_blocks,
             min_blocks=args.min_blocks,
@@ -129,7 +128,7 @@ def add_search_parser(commands: Any) -> None:
         description="Search SqueezeNext networks and/or PE-array accelerators with the cost model and report the "
         "Pareto front (docs/search.md). Small spaces are searched exhaustively; larger ones with Optuna.",
     )
-    parser.add_argument("--base", default="sqnxt23_w1", help=f"the starting network: {NETWORK_HELP}, or a spec .yaml")
+    parser.add_argument("--base", default="sqnxt23_w1", help=f"the starting network: {network_help()}")
     parser.add_argument("--space", choices=("network", "hardware", "both"), default="network")
     parser.add_argument(
         "--hardware", default=DEFAULT_HARDWARE, help=f"preset or YAML file (default {DEFAULT_HARDWARE})"

@@ -24,7 +24,8 @@ import numpy.typing as npt
 from squeezenext.accel.cost import HardwareArrays, LayerArrays, Policy, layer_totals
 from squeezenext.accel.hardware import HardwareConfig
 from squeezenext.plan import build_plan
-from squeezenext.search.space import STAGES, Template
+from squeezenext.search.space import Template
+from squeezenext.specs import STAGES
 from squeezenext.workload import LayerDesc, analytic_layers
 
 KINDS_PER_STAGE = 3  # first, odd, even blocks

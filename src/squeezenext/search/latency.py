@@ -10,14 +10,14 @@ a few seconds per design, so it is for the Optuna samplers, not the exhaustive p
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 from squeezenext.deploy.backends import ONNX_FILE_OF, check_backend
 from squeezenext.errors import SqueezeNextError
+from squeezenext.machine import default_threads
 from squeezenext.search.space import SearchError
-from squeezenext.specfile import network_argument
+from squeezenext.sources import MODULE_KINDS, parse_network
 from squeezenext.specs import SqueezeNextSpec
 
 LATENCY_MIN_SECONDS = 1.0
@@ -45,12 +45,13 @@ def onnx_latency_ms(
     from squeezenext.deploy.timing import Case, run_case
 
     check_latency_backend(backend)
-    threads = threads or os.cpu_count() or 1
-    with network_argument(network) as argument, tempfile.TemporaryDirectory(prefix="squeezenext-latency-") as work:
-        onnx_path = export_for_bench(argument, input_size, Path(work), (ONNX_FILE_OF[backend],))[backend]
-        case = Case(argument, backend, 1, input_size, threads, LATENCY_MIN_SECONDS, LATENCY_MIN_ITERATIONS,
+    source = parse_network(network, MODULE_KINDS, purpose="the latency objective")
+    threads = threads or default_threads()
+    with tempfile.TemporaryDirectory(prefix="squeezenext-latency-") as work:
+        onnx_path = export_for_bench(source, input_size, Path(work), (ONNX_FILE_OF[backend],))[backend]
+        case = Case(source.argument, backend, 1, input_size, threads, LATENCY_MIN_SECONDS, LATENCY_MIN_ITERATIONS,
                     onnx_path)  # fmt: skip
         result = run_case(case)
     if "error" in result:
-        raise SearchError(f"timing {argument} in {backend} failed: {result['error']}")
+        raise SearchError(f"timing {source.argument} in {backend} failed: {result['error']}")
     return float(result["median_ms"])

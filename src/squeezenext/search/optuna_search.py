@@ -24,14 +24,13 @@ import numpy as np
 
 from squeezenext.accel.cost import HardwareArrays
 from squeezenext.accel.hardware import HardwareConfig
-from squeezenext.accel.topology import load_network
 from squeezenext.search.accuracy import AccuracyJudge
 from squeezenext.search.evaluate import SegmentCosts, distribution_metrics, evaluate_fixed_network, segment_costs
 from squeezenext.search.latency import onnx_latency_ms
 from squeezenext.search.objectives import MAXIMIZED, METRICS, OBJECTIVES
 from squeezenext.search.request import STUDY_NAME, Candidate, SearchRequest, SearchResult, select_front
 from squeezenext.search.space import SearchError, Template
-from squeezenext.specfile import network_argument
+from squeezenext.sources import parse_network
 from squeezenext.specs import SqueezeNextSpec
 
 OPEN_ATTEMPTS = 5
@@ -98,7 +97,7 @@ class _Evaluator:
         self.latency: dict[object, float] = {}
         self.errors: dict[object, dict[str, float]] = {}
         self.judge: AccuracyJudge | None = None
-        self.workload = None if spec is not None else load_network(request.base, input_size=request.input_size)
+        self.workload = None if spec is not None else parse_network(request.base).workload(request.input_size)
 
     def hardware(self, params: dict[str, Any]) -> HardwareConfig:
         if self.request.space == "network":
@@ -169,8 +168,7 @@ class _Evaluator:
             if key not in self.errors:
                 if self.judge is None:
                     self.judge = AccuracyJudge(_storage(self.request.storage), self.request.rungs, self.request.seed)
-                with network_argument(network) as argument:
-                    self.errors[key] = self.judge.error(argument)
+                self.errors[key] = self.judge.error(network)
             measured.update(self.errors[key])
         return dataclasses.replace(candidate, metrics={**candidate.metrics, **measured})
 

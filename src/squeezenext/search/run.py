@@ -21,16 +21,14 @@ import numpy.typing as npt
 from squeezenext.accel.cost import simulate, total
 from squeezenext.accel.hardware import HardwareConfig, resolve_hardware
 from squeezenext.accel.study import VARIANTS
-from squeezenext.accel.topology import load_network
-from squeezenext.errors import SqueezeNextError
 from squeezenext.paper import PAPER_RATIOS
 from squeezenext.peers import PEERS
-from squeezenext.registry import get_spec
 from squeezenext.search.accuracy import short_training_error
 from squeezenext.search.evaluate import evaluate_fixed_network, evaluate_networks
 from squeezenext.search.latency import onnx_latency_ms
 from squeezenext.search.request import Candidate, SearchRequest, SearchResult, select_front
 from squeezenext.search.space import SearchError, Template
+from squeezenext.sources import ALL_KINDS, SQUEEZENEXT_KINDS, parse_network
 from squeezenext.specs import SqueezeNextSpec
 
 EXHAUSTIVE_LIMIT = 5_000_000
@@ -46,12 +44,8 @@ def _templates_and_distributions(request: SearchRequest, base: SqueezeNextSpec) 
 
 def _base_spec(request: SearchRequest) -> SqueezeNextSpec | None:
     """The base as a SqueezeNext spec, or None when it is another network (allowed for the hardware space)."""
-    try:
-        return get_spec(request.base)
-    except SqueezeNextError:
-        if request.space != "hardware":
-            raise
-        return None
+    kinds = ALL_KINDS if request.space == "hardware" else SQUEEZENEXT_KINDS
+    return parse_network(request.base, kinds, purpose=f"--space {request.space}").spec
 
 
 def _configs(request: SearchRequest, base_hardware: HardwareConfig) -> list[HardwareConfig]:
@@ -85,9 +79,10 @@ def reference_metrics(request: SearchRequest, hardware: HardwareConfig) -> dict[
         names += [(label, PEERS[label]) for label in PAPER_RATIOS]
     result = {}
     for label, name in names:
-        workload = load_network(name, input_size=request.input_size)
+        source = parse_network(name)
+        workload = source.workload(request.input_size)
         cost = total(simulate(workload.layers, hardware))
-        spec = None if ":" in name else get_spec(name)
+        spec = source.spec
         measured = {}
         if "latency_ms" in request.measured_metrics():
             # in the same run and runtime as the designs
@@ -149,7 +144,7 @@ def _exhaustive(
 ) -> SearchResult:
     configs = _configs(request, base_hardware)
     if spec is None:
-        workload = load_network(request.base, input_size=request.input_size)
+        workload = parse_network(request.base).workload(request.input_size)
         metrics = evaluate_fixed_network(workload.layers, workload.params, configs)
         return select_front(request, metrics, lambda i: Candidate(configs[i], _row(metrics, i)), progress)
     templates, distributions = _templates_and_distributions(request, spec)

@@ -18,10 +18,9 @@ import numpy.typing as npt
 
 from squeezenext.accel.hardware import Dataflow, HardwareConfig
 from squeezenext.errors import SqueezeNextError
-from squeezenext.specs import Provenance, SqueezeNextSpec
+from squeezenext.specs import STAGES, Provenance, SqueezeNextSpec
 from squeezenext.typedconfig import check_fields
 
-STAGES = 4
 SPLIT_STEP = 0.1
 """Granularity of the global-buffer splits the hardware space tries (every split with parts >= one step)."""
 

@@ -45,7 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
-    from squeezenext.train.checkpoint import load_checkpoint
+    from squeezenext.checkpoint import load_checkpoint
     from squeezenext.train.data import build_data, collate
     from squeezenext.train.engine import build_model, evaluate, setup_distributed
     from squeezenext.weights import load_state_dict_checked

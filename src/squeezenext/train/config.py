@@ -18,11 +18,9 @@ from squeezenext import typedconfig
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_write_text, read_yaml
 from squeezenext.plan import Flavor, StemKind
+from squeezenext.preprocessing import TransformKind
 from squeezenext.specs import STAGES
 from squeezenext.typedconfig import check_fields
-
-TransformKind = Literal["small", "paper", "imagenet"]
-TRANSFORMS: tuple[str, ...] = get_args(TransformKind)
 
 
 class TrainConfigError(SqueezeNextError):

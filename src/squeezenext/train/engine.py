@@ -25,21 +25,16 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
+from squeezenext.checkpoint import load_checkpoint, save_checkpoint
 from squeezenext.errors import CheckpointError, SqueezeNextError
 from squeezenext.fileio import write_json
 from squeezenext.machine import native_bf16
 from squeezenext.model import SqueezeNext
-from squeezenext.networks import PYTORCHCV_PREFIX, TORCHVISION_PREFIX, build_module
-from squeezenext.registry import create_model
-from squeezenext.train.checkpoint import (
-    load_checkpoint,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
+from squeezenext.sources import TRAINABLE_KINDS, BuildOptions, parse_network
 from squeezenext.train.config import INIT_PYTORCHCV, TrainConfig, TrainConfigError, save_config
 from squeezenext.train.data import DataBundle, DataError, build_data, collate
 from squeezenext.train.metrics import MetricsLog
+from squeezenext.train.rng import rng_state, set_rng_state
 from squeezenext.train.schedule import PolySchedule
 from squeezenext.weights import load_state_dict_checked
 from squeezenext.workload import count_parameters
@@ -97,13 +92,10 @@ def setup_distributed(config: TrainConfig) -> ProcessPlace:
 def build_model(config: TrainConfig, num_classes: int, in_channels: int) -> nn.Module:
     """A registered SqueezeNext in the config's flavor and stem, or ``torchvision:``/``pytorchcv:<name>``
     (3-channel input only, unmodified)."""
-    if config.model.startswith((TORCHVISION_PREFIX, PYTORCHCV_PREFIX)):
-        if in_channels != 3:
-            raise TrainConfigError(f"{config.model} takes 3-channel input: set grey: repeat for grey data")
-        return build_module(config.model, num_classes)
-    return create_model(
-        config.model, num_classes=num_classes, flavor=config.flavor, in_channels=in_channels, stem=config.stem
-    )
+    source = parse_network(config.model, TRAINABLE_KINDS, purpose="training")
+    if source.spec is None and in_channels != 3:
+        raise TrainConfigError(f"{config.model} takes 3-channel input: set grey: repeat for grey data")
+    return source.module(BuildOptions(num_classes, in_channels, config.flavor, config.stem))
 
 
 def initialize(model: nn.Module, config: TrainConfig) -> dict[str, Any]:
