@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import tempfile
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +12,25 @@ import numpy as np
 
 from squeezenext.argtypes import name_list, positive_float, positive_int, positive_int_list
 from squeezenext.deploy.backends import BACKENDS, INSTALL_HINT, PROFILE_BACKENDS, default_backends, installed
+from squeezenext.deploy.quantize import DEFAULT_CALIBRATION_IMAGES
 from squeezenext.deploy.timing import WARMUP_RUNS
 from squeezenext.errors import OutputError, SqueezeNextError
-from squeezenext.fileio import TEMPORARY_MARKER, check_writable, json_text, output_lock, write_json
+from squeezenext.fileio import check_writable, json_text, output_lock, write_json
 from squeezenext.machine import CPU_KIND_PLACEHOLDER, default_threads, with_cpu_kind
 from squeezenext.onnx_io import ONNX_SUFFIX
 from squeezenext.plan import FLAVORS, STEM_KINDS
-from squeezenext.sources import BENCH_KINDS, MODULE_KINDS, BuildOptions, SourceKind, network_help, parse_network
+from squeezenext.sources import (
+    BENCH_KINDS,
+    MODULE_KINDS,
+    BuildOptions,
+    LoadedModel,
+    SourceKind,
+    network_help,
+    parse_network,
+)
 
-DEFAULT_CALIBRATION_IMAGES = 256
 
-
-def _dataset_images(loaded: Any, data: str | None, count: int, split: str) -> tuple[np.ndarray, np.ndarray]:
+def _dataset_images(loaded: LoadedModel, data: str | None, count: int, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``count`` (0: all) images and labels of a data set, preprocessed as the model was evaluated.
 
     A checkpoint's own data configuration is used (its data set, subsets, fake-data sizes, transform);
@@ -51,22 +54,13 @@ def _dataset_images(loaded: Any, data: str | None, count: int, split: str) -> tu
     return images.numpy(), labels.numpy()
 
 
-def _onnx_logits(path: Path, images: np.ndarray) -> np.ndarray:
-    from squeezenext import onnx_io
-
-    session = onnx_io.cpu_session(path)
-    return np.concatenate([onnx_io.run(session, images[i : i + 256]) for i in range(0, len(images), 256)])
-
-
 def _batch(text: str) -> int | None:
     """``dynamic`` (None) or a fixed batch size >= 1."""
     return None if text == "dynamic" else positive_int(text)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from squeezenext.deploy.export import export_onnx, int8_path
-    from squeezenext.deploy.half import convert_fp16, fp16_path
-    from squeezenext.deploy.quantize import quantize_int8
+    from squeezenext.deploy.package import ExportRequest, export_model
 
     source = parse_network(args.model, MODULE_KINDS, purpose="export")
     out = check_writable(args.out)
@@ -87,80 +81,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     if given and source.kind is SourceKind.CHECKPOINT:
         raise SqueezeNextError(f"{', '.join(given)} apply to networks by name; a checkpoint has its own")
     loaded = source.loaded(args.input_size, BuildOptions(**{k: v for k, v in options.items() if v is not None}))
-    data = loaded.checkpoint["config"]["data"] if loaded.checkpoint is not None else None
-    verify = None
-    if data is not None:
-        import torch
-
-        verify = torch.from_numpy(_dataset_images(loaded, None, 16, "test")[0])
-        if args.batch is not None:
-            verify = verify[: args.batch]
-    calibration: np.ndarray | None = None
-    calibration_data = args.calibration or data or "fake"
-    if args.int8:  # before anything is written: bad calibration data fails first
-        calibration, _ = _dataset_images(loaded, calibration_data, args.calibration_images, "train")
-        if args.executorch:
-            from squeezenext.deploy.executorch_runtime import calibration_used
-
-            calibration_used(len(calibration), args.batch or 1)
-    quantized, half = int8_path(out), fp16_path(out)
-    report: dict[str, Any] = {}
-    # Both files are made in a temporary folder beside the output and moved into place only when all succeeded.
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}{TEMPORARY_MARKER}") as work:
-        fp32_tmp, int8_tmp = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
-        report["fp32"] = export_onnx(
-            loaded, fp32_tmp, batch=args.batch, verify_inputs=verify, rewrite=args.graph_rewrites
-        )
-        checked_on = _check_inputs(loaded, verify, args.batch)  # the other formats are checked on these
-        if args.fp16:
-            report["fp16"] = convert_fp16(fp32_tmp, Path(work) / "fp16.onnx", checked_on)
-        if args.openvino:
-            from squeezenext.deploy.openvino_runtime import export_ir
-
-            report["openvino"] = export_ir(fp32_tmp, Path(work) / "ir.xml", checked_on)
-        if args.executorch:
-            import torch
-
-            from squeezenext.deploy.executorch_runtime import export_pte, export_pte_int8, program_logits
-
-            example = torch.from_numpy(checked_on[: args.batch or 1])
-            report["executorch"] = export_pte(loaded.module, example, Path(work) / "model.pte")
-            if calibration is not None:
-                pte_int8 = Path(work) / "model.int8.pte"
-                report["executorch"]["int8"] = export_pte_int8(loaded.module, example, calibration, pte_int8)
-                if data is not None and not args.no_eval:
-                    report["executorch"]["int8"]["accuracy"] = _int8_accuracy(
-                        loaded, partial(program_logits, Path(work) / "model.pte"), partial(program_logits, pte_int8)
-                    )
-        if calibration is not None:
-            quantize_int8(fp32_tmp, int8_tmp, calibration)
-            report["int8"] = {
-                "path": str(quantized),
-                "bytes": int8_tmp.stat().st_size,
-                "calibration": calibration_data,
-                "calibration_images": len(calibration),
-            }
-            if data is not None and not args.no_eval:
-                report["accuracy"] = _int8_accuracy(
-                    loaded, partial(_onnx_logits, fp32_tmp), partial(_onnx_logits, int8_tmp)
-                )
-            os.replace(int8_tmp, quantized)
-        if "fp16" in report:
-            os.replace(Path(work) / "fp16.onnx", half)
-            report["fp16"]["path"] = str(half)
-        if "executorch" in report:
-            os.replace(Path(work) / "model.pte", out.with_suffix(".pte"))
-            report["executorch"]["path"] = str(out.with_suffix(".pte"))
-            if "int8" in report["executorch"]:
-                os.replace(Path(work) / "model.int8.pte", int8_path(out.with_suffix(".pte")))
-                report["executorch"]["int8"]["path"] = str(int8_path(out.with_suffix(".pte")))
-        if "openvino" in report:
-            xml = out.with_suffix(".xml")
-            os.replace(Path(work) / "ir.bin", xml.with_suffix(".bin"))
-            os.replace(Path(work) / "ir.xml", xml)
-            report["openvino"].update(path=str(xml), weights=str(xml.with_suffix(".bin")))
-        os.replace(fp32_tmp, out)
-    report["fp32"]["path"] = str(out)
+    request = ExportRequest(
+        out=out,
+        batch=args.batch,
+        int8=args.int8,
+        fp16=args.fp16,
+        openvino=args.openvino,
+        executorch=args.executorch,
+        graph_rewrites=args.graph_rewrites,
+        calibration=args.calibration,
+        calibration_images=args.calibration_images,
+        evaluate=not args.no_eval,
+    )
+    report = export_model(loaded, request, _dataset_images)
     if args.json:
         print(json_text(report), end="")
     else:
@@ -212,38 +145,6 @@ def cmd_export(args: argparse.Namespace) -> int:
                 f"int8 {acc['int8_top1']:.2f}% ({acc['change_points']:+.2f} points)"
             )
     return 0
-
-
-def _check_inputs(loaded: Any, verify: Any, batch: int | None) -> np.ndarray:
-    """Images the fp16, OpenVINO and ExecuTorch files are checked on: the fp32 export's verification images,
-    else noise."""
-    if verify is not None:
-        return np.asarray(verify.numpy())
-    size, channels = loaded.preprocessing.input_size, loaded.preprocessing.in_channels
-    return np.random.default_rng(0).standard_normal((batch or 8, channels, size, size), dtype=np.float32)
-
-
-Logits = Callable[[np.ndarray], np.ndarray]
-
-
-def _int8_accuracy(loaded: Any, fp32_logits_of: Logits, int8_logits_of: Logits) -> dict[str, Any]:
-    """Top-1 of an fp32 and an int8 model (functions from images to logits) on the checkpoint's whole test
-    split, as its own config builds it."""
-    from squeezenext.deploy.export import relative_error
-
-    test_images, test_labels = _dataset_images(loaded, None, 0, "test")
-    fp32_logits, int8_logits = fp32_logits_of(test_images), int8_logits_of(test_images)
-    fp32_top1 = 100.0 * float(np.mean(fp32_logits.argmax(axis=1) == test_labels))
-    int8_top1 = 100.0 * float(np.mean(int8_logits.argmax(axis=1) == test_labels))
-    return {
-        "data": loaded.checkpoint["config"]["data"],
-        "test_images": len(test_images),
-        "fp32_top1": fp32_top1,
-        "int8_top1": int8_top1,
-        "change_points": int8_top1 - fp32_top1,
-        "top1_agreement": float(np.mean(fp32_logits.argmax(axis=1) == int8_logits.argmax(axis=1))),
-        "logits_relative_error": relative_error(int8_logits, fp32_logits),
-    }
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -15,6 +15,8 @@ import numpy as np
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_path
 
+DEFAULT_CALIBRATION_IMAGES = 256
+"""Images int8 is calibrated on unless told otherwise (``export --calibration-images``)."""
 CALIBRATION_BATCH = 32
 
 
