@@ -2,6 +2,7 @@
 
 import ast
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,10 @@ def test_a_checkpoint_is_traced_at_the_size_asked(trained: Path) -> None:
     larger = parse_network(trained).workload(2 * own.input_size)
     assert larger.input_size == 2 * own.input_size
     assert total_macs(larger.layers) > total_macs(own.layers)
+
+
+def test_the_python_example_of_the_doc_runs_as_written() -> None:
+    doc = (SOURCE.parents[1] / "docs" / "networks.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.DOTALL)
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "docs/networks.md", "exec"), {})
