@@ -159,6 +159,8 @@ def test_a_fixed_size_file_refuses_another_input_size(tmp_path: Path) -> None:
     onnx = tmp_path / "m.onnx"
     assert main(["export", "sqnxt23_w1", "--out", str(onnx), "--input-size", "32", "--batch", "1"]) == 0
     assert parse_network(onnx).workload().input_size == 32
+    with pytest.raises(ModelError, match=r"m\.onnx takes 32x32 images only; drop --input-size 64"):
+        parse_network(onnx).workload(64)
 
 
 def test_a_checkpoint_is_traced_at_the_size_asked(trained: Path) -> None:

@@ -148,11 +148,16 @@ def layers_from_onnx(path: str | Path, input_size: int | None = None) -> list[La
 
 def _inferred_shapes(model: onnx.ModelProto, path: str | Path, input_size: int | None) -> dict[str, list[int]]:
     """Every tensor's shape by ONNX shape inference, the input's dynamic batch fixed to 1 and its dynamic
-    height and width to ``input_size``."""
+    height and width to ``input_size``; a static height or width refuses another ``input_size`` rather than
+    give shapes at a size they were not computed at."""
     import onnx
     from onnx import shape_inference
 
-    for index, dim in enumerate(image_input(model, path).type.tensor_type.shape.dim):
+    dims = image_input(model, path).type.tensor_type.shape.dim
+    if input_size is not None and any(d.HasField("dim_value") and d.dim_value != input_size for d in dims[2:]):
+        sides = "x".join(str(d.dim_value) if d.HasField("dim_value") else "N" for d in dims[2:])
+        raise ModelError(f"{path} takes {sides} images only; drop --input-size {input_size}")
+    for index, dim in enumerate(dims):
         if not dim.HasField("dim_value"):
             if index == 0:
                 dim.dim_value = 1

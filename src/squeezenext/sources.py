@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from squeezenext import onnx_io
 from squeezenext.errors import CheckpointError, ModelError
-from squeezenext.onnx_io import ONNX_SUFFIX
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS, STEM_KINDS, Flavor, StemKind
 from squeezenext.preprocessing import Preprocessing
@@ -50,7 +50,7 @@ PREFIXES = {TORCHVISION_PREFIX: SourceKind.TORCHVISION, PYTORCHCV_PREFIX: Source
 SUFFIXES = {
     **dict.fromkeys(SPEC_SUFFIXES, SourceKind.SPEC_FILE),
     ".pt": SourceKind.CHECKPOINT,
-    ONNX_SUFFIX: SourceKind.ONNX,
+    onnx_io.ONNX_SUFFIX: SourceKind.ONNX,
     ".csv": SourceKind.SCALESIM_CSV,
 }
 KIND_NOUNS = {
@@ -64,13 +64,8 @@ KIND_NOUNS = {
     SourceKind.SCALESIM_CSV: "a SCALE-Sim topology",
 }
 """Each kind, as a refusal names what was given."""
-FILE_NOUNS = {
-    SourceKind.SPEC_FILE: "spec file",
-    SourceKind.CHECKPOINT: "checkpoint",
-    SourceKind.ONNX: "ONNX file",
-    SourceKind.SCALESIM_CSV: "SCALE-Sim topology",
-}
-"""The file kinds, as messages name them."""
+FILE_KINDS = frozenset(SUFFIXES.values())
+"""The kinds that are files (known by their suffix)."""
 ALL_KINDS = tuple(SourceKind)
 SQUEEZENEXT_KINDS = (SourceKind.NAME, SourceKind.SPEC_FILE, SourceKind.SPEC)
 """The kinds that are SqueezeNext architectures (a spec), which the design search can vary."""
@@ -135,7 +130,7 @@ class NetworkSource:
     @property
     def path(self) -> Path:
         """The file of a file kind."""
-        if self.kind not in FILE_NOUNS:
+        if self.kind not in FILE_KINDS:
             raise ModelError(f"{self.argument} is {KIND_NOUNS[self.kind]}, not a file")
         return Path(self.name)
 
@@ -144,7 +139,7 @@ class NetworkSource:
         """A name for output files: the model name, or the file's stem (``torchvision_squeezenet1_0``)."""
         if self.kind in PREFIXES.values():
             return self.argument.replace(":", "_")
-        if self.kind in FILE_NOUNS:
+        if self.kind in FILE_KINDS:
             return self.path.stem
         return self.spec.name if self.spec is not None else self.name
 
@@ -166,7 +161,6 @@ class NetworkSource:
         A SqueezeNext is computed analytically; torchvision/pytorchcv models and checkpoints are traced; an ONNX
         file is read by shape inference; a SCALE-Sim topology is read as it is. A file whose input size is fixed
         refuses another size rather than report one it did not compute at."""
-        from squeezenext import onnx_io
         from squeezenext.workload import Workload, analytic_workload, traced_workload
 
         if self.kind in SQUEEZENEXT_KINDS:
@@ -180,12 +174,7 @@ class NetworkSource:
             module, channels = loaded.module, loaded.preprocessing.in_channels
             return traced_workload(module, loaded.name, size, channels, f"checkpoint at {size}x{size}")
         if self.kind is SourceKind.ONNX:
-            model = onnx_io.read_model(self.path)
-            height = onnx_io.input_dims(model, self.path)[2]
-            if height is not None and input_size is not None and input_size != height:
-                raise ModelError(f"{self.path} takes {height}x{height} images only; drop --input-size {input_size}")
-            layers = onnx_io.layers_from_onnx(self.path, input_size)
-            return Workload.of_layers(self.path.name, layers, "ONNX file")
+            return Workload.of_layers(self.path.name, onnx_io.layers_from_onnx(self.path, input_size), "ONNX file")
         from squeezenext.accel.topology import read_scalesim_csv
 
         layers = read_scalesim_csv(self.path)
@@ -276,7 +265,7 @@ def _parse(value: str | Path | SqueezeNextSpec) -> NetworkSource:
     for prefix, kind in PREFIXES.items():
         if text.startswith(prefix):
             source = NetworkSource(kind, text, text.removeprefix(prefix))
-            _check_peer_name(source)
+            _check_peer_name(source, prefix.removesuffix(":"))
             return source
     file_kind = SUFFIXES.get(Path(text).suffix.lower())
     if file_kind is None:
@@ -286,19 +275,19 @@ def _parse(value: str | Path | SqueezeNextSpec) -> NetworkSource:
         name = resolve_name(text)
         return NetworkSource(SourceKind.NAME, text, name, get_spec(name))
     if not Path(text).is_file():
-        raise ModelError(f"{FILE_NOUNS[file_kind]} {text} does not exist")
+        raise ModelError(f"{KIND_NOUNS[file_kind].split(' ', 1)[1]} {text} does not exist")
     if file_kind is SourceKind.SPEC_FILE:
         return NetworkSource(file_kind, text, text, read_spec_file(text))
     return NetworkSource(file_kind, text, text)
 
 
-def _check_peer_name(source: NetworkSource) -> None:
+def _check_peer_name(source: NetworkSource, package: str) -> None:
     """A torchvision or pytorchcv name that its package does not define is refused now, not when it is built."""
     from squeezenext.networks import pytorchcv_names, torchvision_names, unknown_model
 
     names = torchvision_names() if source.kind is SourceKind.TORCHVISION else pytorchcv_names()
     if source.name not in names:
-        raise unknown_model(source.kind.value.split(":")[0], source.name, names)
+        raise unknown_model(package, source.name, names)
 
 
 def _rebuild(path: Path, input_size: int | None) -> LoadedModel:

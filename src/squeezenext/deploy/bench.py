@@ -38,9 +38,9 @@ from squeezenext.sources import BENCH_KINDS, PYTORCHCV_PREFIX, NetworkSource, So
 
 OURS = ("sqnxt23_w1", "sqnxt23v5_w1")
 TORCHVISION_PEERS = tuple(PEERS[label] for label in ("SqueezeNet 1.0", "SqueezeNet 1.1", "AlexNet", "MobileNetV2"))
+"""The peers timed beside ours (VGG-19 left out: seconds per image on two cores)."""
 PYTORCHCV_BUILDS = tuple(f"{PYTORCHCV_PREFIX}{name}" for name in OURS)
-
-"""The peers timed beside ours (VGG-19 left out: seconds per image on two cores), and pytorchcv's builds of ours."""
+"""pytorchcv's builds of ours, timed where pytorchcv is installed."""
 BENCH_CALIBRATION_IMAGES = 64
 """Random images the bench's int8 files are calibrated on: they time speed, not accuracy."""
 

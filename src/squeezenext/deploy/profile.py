@@ -37,7 +37,6 @@ from squeezenext.deploy.backends import (
 from squeezenext.deploy.timing import WARMUP_RUNS, input_shape
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import cpu_label, machine_summary
-from squeezenext.rounds import best_of_rounds
 from squeezenext.sources import BENCH_KINDS, NetworkSource, SourceKind, parse_network
 from squeezenext.tables import format_table, markdown_table
 
@@ -253,17 +252,13 @@ def profile(
 
             path = export_for_bench(source, size, Path(work), (ONNX_FILE_OF[backend],), channels)[backend]
         try:
-            round_ms: list[float] = []
-
-            def one_round(_: str) -> tuple[list[_Measured], float]:
-                if backend in OPENVINO_BACKENDS:
-                    profiled = _openvino_profile(path, x, threads, runs, OPENVINO_PRECISION[backend])
-                else:
-                    profiled = _onnxruntime_profile(path, x, threads, runs, Path(work))
-                round_ms.append(profiled[1])
-                return profiled
-
-            measured, run_ms = best_of_rounds([path], one_round, rounds, lambda p: p[1], lower_is_better=True)[path]
+            if backend in OPENVINO_BACKENDS:
+                profiled = [
+                    _openvino_profile(path, x, threads, runs, OPENVINO_PRECISION[backend]) for _ in range(rounds)
+                ]
+            else:
+                profiled = [_onnxruntime_profile(path, x, threads, runs, Path(work)) for _ in range(rounds)]
+            measured, run_ms = min(profiled, key=lambda round_: round_[1])  # every round is kept in the report
         except SqueezeNextError:
             raise
         except Exception as error:  # onnxruntime and OpenVINO raise their own types (a graph they cannot run)
@@ -280,7 +275,7 @@ def profile(
         "threads": threads,
         "runs": runs,
         "rounds": rounds,
-        "round_run_ms": round_ms,
+        "round_run_ms": [round_[1] for round_ in profiled],
         "machine": {**machine_summary(), "label": cpu_label()},
         "run_ms": run_ms,
         "categories": _totals(operators, run_ms),

@@ -31,7 +31,7 @@ from squeezenext.deploy.backends import (
     PYTORCH_BACKENDS,
 )
 from squeezenext.errors import SqueezeNextError
-from squeezenext.sources import NetworkSource, SourceKind
+from squeezenext.sources import MODULE_KINDS, NetworkSource, SourceKind, parse_network
 
 if TYPE_CHECKING:
     import torch
@@ -108,8 +108,6 @@ def _file_runner(case: Case) -> Callable[[np.ndarray], object]:
 
 def build_module(network: str) -> nn.Module:
     """A network argument's PyTorch module (:mod:`squeezenext.sources`), in eval mode."""
-    from squeezenext.sources import MODULE_KINDS, parse_network
-
     return parse_network(network, MODULE_KINDS, purpose="a PyTorch backend").module().eval()
 
 

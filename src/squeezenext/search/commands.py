@@ -34,15 +34,12 @@ def _request(args: argparse.Namespace) -> Any:
     and the base hardware)."""
     from squeezenext.search.objectives import Constraint, parse_objectives
     from squeezenext.search.request import SearchRequest
-    from squeezenext.search.space import HardwareSpace, NetworkSpace, SearchError
+    from squeezenext.search.space import HardwareSpace, NetworkSpace
 
     base_hardware = resolve_hardware(args.hardware)
     network_space = NetworkSpace()
     if args.space != "hardware":
-        try:
-            spec = parse_network(args.base, SQUEEZENEXT_KINDS, purpose=f"--space {args.space}'s --base").architecture()
-        except SqueezeNextError as error:
-            raise SearchError(str(error)) from None
+        spec = parse_network(args.base, SQUEEZENEXT_KINDS, purpose=f"--space {args.space}'s --base").architecture()
         network_space = NetworkSpace(
             total_blocks=sum(spec.blocks) if args.total_blocks is None else args.total_blocks,
             min_blocks=args.min_blocks,
