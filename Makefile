@@ -7,7 +7,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 # glibc returns large activation buffers to the OS on every call unless told not to (docs/environment.md).
 FAST_MALLOC := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000
 
-.PHONY: run test test-extended test-slow test-all lint setup data clean
+.PHONY: run test test-extended test-slow test-all lint docs setup data clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -56,6 +56,10 @@ test-slow: $(STAMP) data
 
 test-all: lint data
 	$(VENV)/bin/pytest -q -m ''
+
+## Render the README's and the docs' results from the committed JSON (docgen/); `python -m docgen --check` is a test.
+docs: $(STAMP)
+	$(PY) -m docgen
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

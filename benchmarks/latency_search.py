@@ -9,7 +9,7 @@ bf16 units), with v1..v5 timed in the same run and runtime; the fastest design, 
 timed again in 3 interleaved rounds (best of each, the numbers the docs compare), and the fastest design is trained
 with the short Fashion-MNIST recipe and the seeds that docs/results/search_accuracy.json used for v5, so its
 accuracy is compared under the same recipe and seeds. Writes docs/results/latency_search-KIND-BACKEND.json,
-KIND naming this CPU kind (rendered into docs/search.md by benchmarks/search_report.py, one section per file).
+KIND naming this CPU kind (`make docs` renders each file into docs/search.md, one section per file).
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from typing import Any
 from squeezenext.argtypes import positive_int, seed_list
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
-from squeezenext.tables import markdown_table
 from squeezenext.train.engine import Trainer
 from squeezenext.train.recipes import short_fashion_mnist
 from squeezenext.train.rundir import claimed_run_folder
@@ -65,22 +64,13 @@ def main() -> None:
             {"label": label, "network": network, "params": outcome["params"], "runs": runs,
              "mean_top1": statistics.fmean(top1), "min_top1": min(top1), "max_top1": max(top1)}
         )  # fmt: skip
-    reference = results[0]["mean_top1"]
-    rows = [
-        [r["label"], f"{r['params']:,}", " / ".join(f"{run['top1']:.2f}" for run in r["runs"]), f"{r['mean_top1']:.2f}",
-         f"{r['mean_top1'] - reference:+.2f}"]
-        for r in results
-    ]  # fmt: skip
-    headers = ["design", "params", "top-1 per seed (%)", "mean (%)", "vs v5 (points)"]
-    table = markdown_table(headers, rows)
-    print("\n" + table)
     command = f"python benchmarks/search_accuracy.py --epochs {args.epochs} --seeds {','.join(map(str, args.seeds))}"
     write_json(
         args.json,
         {"command": command, "machine": machine_summary(), "epochs": args.epochs, "seeds": args.seeds,
-         "recipe": "squeezenext.train.recipes.short_fashion_mnist", "results": results, "table_markdown": table},
+         "recipe": "squeezenext.train.recipes.short_fashion_mnist", "results": results},
     )  # fmt: skip
-    print(f"\nwrote {args.json}")
+    print(f"\nwrote {args.json}; `make docs` renders its table into docs/search.md")
 
 
 if __name__ == "__main__":

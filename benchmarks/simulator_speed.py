@@ -2,7 +2,8 @@
 
     python benchmarks/simulator_speed.py [--scalesim-python /tmp/scalesim-venv/bin/python] [--json FILE]
 
-Prints a table and writes JSON (default benchmarks/results/simulator_speed.json). Without
+Prints a table and writes JSON (default docs/results/simulator_speed-KIND.json, KIND naming this CPU kind;
+``make docs`` quotes every committed file in the README). Without
 ``--scalesim-python`` the SCALE-Sim side is the wall time recorded in tests/data/scalesim_reference.json
 (labelled "recorded"); with it, SCALE-Sim is run again in the same invocation ("measured now").
 """
@@ -22,7 +23,8 @@ from pathlib import Path
 from squeezenext.accel.cost import simulate, sweep
 from squeezenext.accel.hardware import HardwareConfig, preset
 from squeezenext.accel.topology import CSV_COLUMNS, read_scalesim_csv
-from squeezenext.fileio import atomic_write_text
+from squeezenext.fileio import check_writable, write_json
+from squeezenext.machine import cpu_kind, machine_summary
 from squeezenext.registry import model_plan
 from squeezenext.tables import format_table
 from squeezenext.workload import LayerDesc, analytic_layers
@@ -83,9 +85,10 @@ def run_layers(runs: list[dict[str, object]]) -> list[tuple[list[LayerDesc], Har
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scalesim-python", help="python of a venv with scalesim 3.0.0, to time it now")
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "simulator_speed.json")
+    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / f"simulator_speed-{cpu_kind()}.json")
     parser.add_argument("--configs", type=int, default=1000, help="hardware configs in the sweep")
     args = parser.parse_args()
+    check_writable(args.json)
 
     network = analytic_layers(model_plan("sqnxt23_w1"), 227)
     hardware = preset("array-16x16")
@@ -117,8 +120,10 @@ def main() -> None:
         ["speed-up over SCALE-Sim", f"{theirs / ours:,.0f}x", ""],
     ]
     print(format_table(["measurement", "time", "rate"], rows))
+    command = "python benchmarks/simulator_speed.py" + (" --scalesim-python PYTHON" if args.scalesim_python else "")
     payload = {
-        "machine": platform.platform(),
+        "command": command,
+        "machine": machine_summary(),
         "python": platform.python_version(),
         "one_network_ms": one_network * 1e3,
         "sweep_points": points,
@@ -129,7 +134,7 @@ def main() -> None:
         "scalesim_timing_source": source,
         "speedup_over_scalesim": theirs / ours,
     }
-    atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
+    write_json(args.json, payload)
     print(f"\nwrote {args.json}")
 
 

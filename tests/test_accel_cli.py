@@ -136,13 +136,3 @@ def test_study_writes_report_plots_and_results(tmp_path: Path) -> None:
     assert f"| {speedup:.2f}x |" in row and f"| {energy_ratio:.2f}x |" in row
     committed = Path(__file__).resolve().parents[1] / "docs" / "study" / "REPORT.md"
     assert report == committed.read_text(), "docs/study is stale: run `squeezenext study --out docs/study`"
-
-
-def test_readme_quotes_the_current_study() -> None:
-    """The ratios quoted in the README are the ones the committed report gives."""
-    root = Path(__file__).resolve().parents[1]
-    report = (root / "docs" / "study" / "REPORT.md").read_text()
-    readme = (root / "README.md").read_text()
-    section = report[report.index("## 4.") :]
-    rows = [line for line in section.splitlines() if line.startswith("| 16x16")]
-    assert rows and all(row in readme for row in rows)

@@ -8,28 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from bench_helpers import ENVIRONMENT, bench_entry
 from model_helpers import randomize_batchnorm
 from squeezenext.deploy import backends as backends_module
-from squeezenext.deploy.backends import INT8_BACKENDS
-from squeezenext.deploy.bench import OURS, best_round, run_benchmark
-from squeezenext.deploy.report import (
-    OWN_PEAK_MEMORY,
-    check_targets,
-    fastest_backends,
-    fastest_line,
-    latency_markdown,
-    machines_markdown,
-    plot_latency,
-    results_table,
-    run_line,
-    targets_table,
-)
+from squeezenext.deploy.bench import best_round, run_benchmark
+from squeezenext.deploy.report import OWN_PEAK_MEMORY, fastest_backends, latency_markdown, plot_latency, results_table
 from squeezenext.deploy.timing import Case, peak_rss_kib, run_case, torchscript_for_inference
 from squeezenext.registry import create_model
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_BENCH = ROOT / "docs" / "bench" / "amd-avx2.json"
-"""The run whose full table the README shows (the other CPU kinds get a row of the machines table)."""
 
 
 @pytest.mark.extended
@@ -148,61 +135,18 @@ def test_unknown_backend_is_refused() -> None:
         run_benchmark(["sqnxt23_w1"], ["tensorrt"], [1], 32, 1, 0.01, progress=lambda _: None)
 
 
-def _entry(model: str, backend: str, batch: int, ms: float) -> dict[str, object]:
-    return {
-        "model": model, "backend": backend, "batch": batch, "median_ms": ms, "fraction_of_matmul": 0.8,
-        "peak_rss_mib": 100.0 + batch + ms,
-    }  # fmt: skip
-
-
-ENVIRONMENT = {
-    "processor": "AMD EPYC", "cpu_extensions": ["AVX2", "FMA"], "threads": 2, "torch": "2.14.1",
-    "onnxruntime": "1.32.0", "openvino": "2026.4.1",
-}  # fmt: skip
-
-
-def test_targets_are_ratios_of_this_run() -> None:
-    results = [
-        _entry("sqnxt23v5_w1", "onnxruntime", 1, 2.0),
-        _entry("torchvision:squeezenet1_0", "onnxruntime", 1, 6.0),
-        _entry("torchvision:squeezenet1_1", "onnxruntime", 1, 1.0),
-        _entry("sqnxt23_w1", "onnxruntime", 1, 4.0),
-        _entry("sqnxt23_w1", "onnxruntime-int8", 1, 2.0),
-        _entry("pytorchcv:sqnxt23_w1", "onnxruntime", 1, 5.0),
-        _entry("pytorchcv:sqnxt23_w1", "eager", 1, 20.0),
-        _entry("sqnxt23_w1", "eager", 1, 18.0),
-        _entry("sqnxt23_w1", "eager-opt", 1, 12.0),
-        _entry("sqnxt23_w1", "torchscript", 1, 8.0),
-    ]
-    checks = {c["target"]: c for c in check_targets({"results": results})}
-    assert checks["v5 vs SqueezeNet 1.0, onnxruntime, batch 1"]["ratio"] == pytest.approx(3.0)
-    assert checks["v5 vs SqueezeNet 1.0, onnxruntime, batch 1"]["met"] is True
-    assert checks["v5 vs squeezenet1_1, onnxruntime, batch 1"]["met"] is False
-    assert checks["sqnxt23_w1 int8 vs fp32 onnxruntime, batch 1"]["ratio"] == pytest.approx(2.0)
-    assert checks["sqnxt23_w1 vs pytorchcv, onnxruntime, batch 1"]["ratio"] == pytest.approx(1.25)
-    assert checks["v5 vs mobilenet_v2, onnxruntime, batch 1"]["ratio"] is None
-    eager_only = checks["sqnxt23_w1 best eager-opt vs pytorchcv as shipped (eager), batch 1"]
-    assert eager_only["ratio"] == pytest.approx(20.0 / 12.0) and eager_only["met"] is False
-    any_pytorch = checks["sqnxt23_w1 best PyTorch vs pytorchcv as shipped (eager), batch 1"]
-    assert any_pytorch["ratio"] == pytest.approx(2.5) and any_pytorch["met"] is True
-    table = targets_table(list(checks.values()))
-    assert "MISSED by 50%" in table and "not measured" in table
-    near_miss = targets_table([{"target": "t", "ratio": 0.996, "goal": 1.0, "met": False}])
-    assert "MISSED by <1%" in near_miss
-
-
 def test_latency_markdown_has_a_row_per_model_and_a_column_per_backend() -> None:
     payload = {
         "input_size": 224,
         "environment": ENVIRONMENT,
         "memory": OWN_PEAK_MEMORY,
         "results": [
-            _entry("sqnxt23_w1", "eager", 1, 18.04),
-            _entry("sqnxt23_w1", "eager", 32, 300.0),
-            _entry("sqnxt23_w1", "onnxruntime", 1, 3.0),
+            bench_entry("sqnxt23_w1", "eager", 1, 18.04),
+            bench_entry("sqnxt23_w1", "eager", 32, 300.0),
+            bench_entry("sqnxt23_w1", "onnxruntime", 1, 3.0),
             {"model": "sqnxt23_w1", "backend": "onnxruntime", "batch": 32, "error": "boom"},
-            _entry("sqnxt23v5_w1", "onnxruntime", 1, 2.0),
-            _entry("sqnxt23v5_w1", "eager", 1, 1.5),
+            bench_entry("sqnxt23v5_w1", "onnxruntime", 1, 2.0),
+            bench_entry("sqnxt23v5_w1", "eager", 1, 1.5),
         ],
     }
     assert latency_markdown(payload).splitlines() == [
@@ -219,56 +163,6 @@ def test_latency_markdown_has_a_row_per_model_and_a_column_per_backend() -> None
     assert latency_markdown(older).splitlines()[-1].startswith("All columns: AMD EPYC, 2 threads")
 
 
-def test_readme_quotes_the_committed_benchmark() -> None:
-    committed = json.loads(REFERENCE_BENCH.read_text())
-    readme = (ROOT / "README.md").read_text()
-    stale = "README's speed tables are stale: paste them from `squeezenext bench --json 'docs/bench/{cpu_kind}.json'`"
-    assert latency_markdown(committed) in readme, stale
-    recomputed = check_targets(committed)  # from the committed measurements, not the committed verdicts
-    assert recomputed == committed["targets"]
-    assert targets_table(recomputed) in readme, stale
-    assert REFERENCE_BENCH.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
-    assert run_line(committed) in readme and fastest_line(committed, OURS) in readme, stale
-
-
-def test_the_machines_table_has_a_row_per_committed_cpu_kind() -> None:
-    """Every committed run (one per CPU kind, named by it) is a row of the README's machines table."""
-    from squeezenext.machine import CPU_KIND_PLACEHOLDER, cpu_kind
-
-    files = sorted((ROOT / "docs" / "bench").glob("*.json"))
-    assert REFERENCE_BENCH in files
-    payloads = [json.loads(path.read_text()) for path in files]
-    readme = (ROOT / "README.md").read_text()
-    assert machines_markdown(payloads) in readme, "README's machines table is stale: regenerate machines_markdown"
-    assert f"--json 'docs/bench/{CPU_KIND_PLACEHOLDER}.json'" in readme
-    for path, payload in zip(files, payloads, strict=True):
-        assert path.with_suffix(".png").is_file()
-        kind = cpu_kind(payload["environment"]["processor"], payload["environment"]["cpu_extensions"])
-        assert path.stem == kind, f"{path.name} holds a run of another CPU kind"
-
-
-def test_machines_table_rows() -> None:
-    def run(extensions: list[str], bf16: bool) -> dict[str, object]:
-        results = [
-            _entry("sqnxt23v5_w1", "onnxruntime", 1, 2.0),
-            _entry("torchvision:squeezenet1_0", "onnxruntime", 1, 5.0),
-            _entry("sqnxt23v5_w1", "onnxruntime-int8", 1, 1.5),
-        ]
-        if bf16:
-            results += [
-                _entry("sqnxt23v5_w1", "openvino-bf16", 1, 1.0),
-                _entry("torchvision:squeezenet1_0", "openvino-bf16", 1, 1.1),
-            ]
-        return {"environment": {**ENVIRONMENT, "cpu_extensions": extensions}, "results": results}
-
-    rows = machines_markdown([run(["AVX2"], False), run(["AVX-512", "AMX", "AMX-BF16"], True)]).splitlines()[2:]
-    assert rows[0] == (
-        "| AMD EPYC (AVX2), 2 threads | 2.50x (2.00 vs 5.00 ms) | not measured | not measured | not measured | "
-        "no native bf16 | onnxruntime-int8 (1.50 ms) | onnxruntime (2.00 ms) |"
-    )
-    assert "| 1.10x (1.00 vs 1.10 ms) | openvino-bf16 (1.00 ms) | onnxruntime (2.00 ms) |" in rows[1]
-
-
 def test_bf16_backends_need_a_cpu_with_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without AVX-512 BF16 or AMX, OpenVINO would compute in fp32 under a bf16 label: refused before any work."""
     from squeezenext import machine
@@ -283,37 +177,21 @@ def test_bf16_backends_need_a_cpu_with_native_bf16(monkeypatch: pytest.MonkeyPat
         )
 
 
-def test_openvino_checks_the_precision_it_computes_in(tmp_path: Path) -> None:
-    """OpenVINO silently falls back to f32 where the CPU has no bf16: the runner says so instead of timing it."""
+def test_openvino_checks_the_precision_it_computes_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without native bf16 OpenVINO emulates bf16 (AVX-512 without BF16) or silently falls back to f32 (AVX2):
+    either way the runner refuses instead of timing it, on every kind of CPU."""
     pytest.importorskip("openvino")
+    from squeezenext.deploy import openvino_runtime
     from squeezenext.deploy.bench import export_for_bench
-    from squeezenext.deploy.openvino_runtime import compile_for_cpu
     from squeezenext.machine import native_bf16
 
     onnx_path = export_for_bench("sqnxt23v5_w1", 64, tmp_path)["openvino"]
-    compile_for_cpu(onnx_path, (1, 3, 64, 64), 1, "f32")
+    openvino_runtime.compile_for_cpu(onnx_path, (1, 3, 64, 64), 1, "f32")
     if native_bf16():
-        compile_for_cpu(onnx_path, (1, 3, 64, 64), 1, "bf16")
-    else:
-        with pytest.raises(ValueError, match=r"OpenVINO computes in f32 here, not bf16: this CPU \(.*\) has no bf16"):
-            compile_for_cpu(onnx_path, (1, 3, 64, 64), 1, "bf16")
-
-
-def test_readme_claims_hold_in_the_committed_benchmark() -> None:
-    """The README's sentences under the targets table, checked against the committed run."""
-    committed = json.loads(REFERENCE_BENCH.read_text())
-    verdict = {check["target"]: check["met"] for check in committed["targets"]}
-    for backend in ("onnxruntime", "openvino"):
-        for peer in ("SqueezeNet 1.0", "squeezenet1_1", "mobilenet_v2"):
-            assert verdict[f"v5 vs {peer}, {backend}, batch 1"], (peer, backend)
-    median = {(e["model"], e["backend"], e["batch"]): e["median_ms"] for e in committed["results"]}
-    for model in OURS:
-        assert median[(model, "onnxruntime-rewritten", 1)] > median[(model, "onnxruntime", 1)]
-    assert all(backend in INT8_BACKENDS for backend in fastest_backends(committed).values())
-    int8_targets = {target: met for target, met in verdict.items() if "int8 vs fp32" in target}
-    assert [target for target, met in int8_targets.items() if met] == [
-        "sqnxt23v5_w1 int8 vs fp32 onnxruntime, batch 32"
-    ]
+        openvino_runtime.compile_for_cpu(onnx_path, (1, 3, 64, 64), 1, "bf16")
+    monkeypatch.setattr("squeezenext.deploy.openvino_runtime.native_bf16", lambda: False)
+    with pytest.raises(ValueError, match=r"this CPU \(.*\) does not compute bf16 natively"):
+        openvino_runtime.compile_for_cpu(onnx_path, (1, 3, 64, 64), 1, "bf16")
 
 
 def test_openvino_backends_run_the_exported_files() -> None:

@@ -112,16 +112,14 @@ def test_markdown_has_a_row_per_profile_and_the_top_kernels() -> None:
     assert len(lines) == 4
 
 
-def test_docs_show_every_committed_profile() -> None:
-    """docs/deploy.md has the table of each docs/results/profile-KIND.json (benchmarks/profile_report.py)."""
+def test_every_committed_profile_is_named_by_its_cpu_kind_and_adds_up() -> None:
+    """One docs/results/profile-KIND.json per CPU kind (benchmarks/profile_report.py; `make docs` renders each
+    into docs/deploy.md)."""
     paths = sorted((ROOT / "docs" / "results").glob("profile-*.json"))
     assert paths, "no committed profile"
-    docs = (ROOT / "docs" / "deploy.md").read_text()
     for path in paths:
         committed = json.loads(path.read_text())
         assert path.stem == f"profile-{cpu_kind(committed['machine']['cpu'], committed['machine']['cpu_extensions'])}"
-        assert profiles_markdown(committed["profiles"]) in docs, f"docs/deploy.md is stale for {path.name}"
-        assert f"`{path.relative_to(ROOT)}`" in docs
         for entry in committed["profiles"]:
             _check_totals(entry)
 

@@ -218,39 +218,8 @@ def render_report(study: Study) -> str:
 
     # 2. v1..v5 on three array sizes (the default accelerator with another PE array)
     md += ["## 2. Variants v1..v5 on 8x8, 16x16 and 32x32 arrays", ""]
-    headers = [
-        "variant",
-        "model",
-        "blocks",
-        "params",
-        "MMACs",
-        "time (ms)",
-        "energy",
-        "util",
-        "time vs v1",
-        "energy vs v1",
-    ]
-    for size, networks in study.per_array.items():
-        base = networks["v1"].total
-        rows = []
-        for tag, name in VARIANTS:
-            network = networks[tag]
-            t = network.total
-            rows.append(
-                [
-                    tag,
-                    network.label,
-                    str(list(get_spec(name).blocks)),
-                    f"{network.workload.params:,}",
-                    f"{t.macs / 1e6:.1f}",
-                    _ms(t),
-                    _energy(t),
-                    f"{t.utilization:.3f}",
-                    f"{t.cycles / base.cycles:.2f}",
-                    f"{t.energy / base.energy:.2f}",
-                ]
-            )
-        md += [f"**{size}x{size} PEs**:", "", markdown_table(headers, rows), ""]
+    for size in study.per_array:
+        md += [f"**{size}x{size} PEs**:", "", variant_table(study, size), ""]
         md += [f"![variants on {size}x{size}](variants_{size}x{size}.png)", ""]
 
     # 3. against other networks on the default accelerator
@@ -279,35 +248,8 @@ def render_report(study: Study) -> str:
 
     # 4. the paper's headline ratios
     md += ["## 4. The paper's claim: 1.0-SqNxt-23v5 against SqueezeNet and AlexNet", ""]
-    ratios, ratios_is = study.paper_ratios(), study.paper_ratios(with_is=True)
-    ratio_rows = []
-    for size in study.per_array:
-        for peer, (paper_speed, paper_energy) in PAPER_RATIOS.items():
-            ratio, ratio_is = ratios[f"{size}x{size}/{peer}"], ratios_is[f"{size}x{size}/{peer}"]
-            ratio_rows.append(
-                [
-                    f"{size}x{size}",
-                    peer,
-                    f"{ratio['speedup']:.2f}x",
-                    f"{paper_speed:.2f}x",
-                    f"{ratio['energy_ratio']:.2f}x",
-                    f"{paper_energy:.2f}x",
-                    f"{ratio_is['speedup']:.2f}x / {ratio_is['energy_ratio']:.2f}x",
-                ]
-            )
     md += [
-        markdown_table(
-            [
-                "PEs",
-                "vs",
-                "speed-up (this model)",
-                "speed-up (paper)",
-                "energy ratio (model)",
-                "energy ratio (paper)",
-                "with IS too: speed-up / energy",
-            ],
-            ratio_rows,
-        ),
+        paper_ratio_table(study, tuple(study.per_array)),
         "",
         "The paper's ratios are those of arXiv 1803.10615 v2 (abstract and Sec. 5: 2.59x / 8.26x faster and "
         "2.25x / 7.5x more energy efficient than SqueezeNet 1.0 / AlexNet); the CVPR 2018 workshop version of the "
@@ -318,6 +260,55 @@ def render_report(study: Study) -> str:
         "",
     ]
     return "\n".join(md)
+
+
+def variant_table(study: Study, size: int) -> str:
+    """v1..v5 on the ``size`` x ``size`` array: model, blocks, cost, and time and energy relative to v1."""
+    networks = study.per_array[size]
+    base = networks["v1"].total
+    rows = []
+    for tag, name in VARIANTS:
+        network = networks[tag]
+        t = network.total
+        rows.append(
+            [
+                tag,
+                network.label,
+                str(list(get_spec(name).blocks)),
+                f"{network.workload.params:,}",
+                f"{t.macs / 1e6:.1f}",
+                _ms(t),
+                _energy(t),
+                f"{t.utilization:.3f}",
+                f"{t.cycles / base.cycles:.2f}",
+                f"{t.energy / base.energy:.2f}",
+            ]
+        )
+    headers = ["variant", "model", "blocks", "params", "MMACs", "time (ms)", "energy", "util"]
+    return markdown_table([*headers, "time vs v1", "energy vs v1"], rows)
+
+
+def paper_ratio_table(study: Study, sizes: tuple[int, ...]) -> str:
+    """1.0-SqNxt-23v5 against the paper's peers on each array of ``sizes``: this model's ratios beside the
+    paper's, and with input-stationary allowed too."""
+    ratios, ratios_is = study.paper_ratios(), study.paper_ratios(with_is=True)
+    rows = []
+    for size in sizes:
+        for peer, (paper_speed, paper_energy) in PAPER_RATIOS.items():
+            ratio, ratio_is = ratios[f"{size}x{size}/{peer}"], ratios_is[f"{size}x{size}/{peer}"]
+            rows.append(
+                [
+                    f"{size}x{size}",
+                    peer,
+                    f"{ratio['speedup']:.2f}x",
+                    f"{paper_speed:.2f}x",
+                    f"{ratio['energy_ratio']:.2f}x",
+                    f"{paper_energy:.2f}x",
+                    f"{ratio_is['speedup']:.2f}x / {ratio_is['energy_ratio']:.2f}x",
+                ]
+            )
+    headers = ["PEs", "vs", "speed-up (this model)", "speed-up (paper)", "energy ratio (model)", "energy ratio (paper)"]
+    return markdown_table([*headers, "with IS too: speed-up / energy"], rows)
 
 
 def write_study(study: Study, out: str | Path) -> None:

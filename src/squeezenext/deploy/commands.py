@@ -169,14 +169,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from squeezenext.deploy.bench import default_models, run_benchmark
-    from squeezenext.deploy.report import (
-        check_targets,
-        fastest_backends,
-        latency_markdown,
-        plot_latency,
-        results_table,
-        targets_table,
-    )
+    from squeezenext.deploy.report import fastest_backends, latency_markdown, plot_latency, results_table
 
     models = args.models if args.models is not None else default_models()
     args.json, args.plot = (None if path is None else with_cpu_kind(path) for path in (args.json, args.plot))
@@ -188,11 +181,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         payload = run_benchmark(
             models, args.backends, args.batch, args.input_size, threads, args.min_seconds, rounds=args.rounds
         )
-        payload["targets"] = check_targets(payload)
         payload["table_markdown"] = latency_markdown(payload)
         payload["fastest_at_batch_1"] = fastest_backends(payload)
         fastest = "\n".join(f"  {model}: {backend}" for model, backend in payload["fastest_at_batch_1"].items())
-        for block in (results_table(payload), payload["table_markdown"], targets_table(payload["targets"])):
+        for block in (results_table(payload), payload["table_markdown"]):
             print("\n" + block)
         print(f"\nfastest backend at batch 1:\n{fastest}")
         write_json(args.json, payload)

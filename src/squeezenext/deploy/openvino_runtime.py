@@ -17,7 +17,7 @@ import numpy as np
 
 from squeezenext.deploy.backends import OPENVINO_INSTALL
 from squeezenext.errors import SqueezeNextError
-from squeezenext.machine import cpu_label
+from squeezenext.machine import NATIVE_BF16, cpu_label, native_bf16
 
 IR_TOLERANCE = 1e-3
 """Largest accepted ``max |openvino - onnxruntime| / max |onnxruntime|`` for an fp32 IR export."""
@@ -36,8 +36,14 @@ def compile_for_cpu(
 ) -> Any:
     """An infer request running the model on OpenVINO's CPU plugin, compiled for a static input shape, with
     ``threads`` inference threads, a latency-oriented configuration and the inference ``precision`` (f32 or
-    bf16), which is checked: OpenVINO silently computes in f32 where the CPU has no bf16, and that would not be
-    a bf16 measurement. ``perf_count`` keeps per-layer timings (``get_profiling_info``)."""
+    bf16), which is checked: bf16 is refused on a CPU without native bf16 (OpenVINO emulates it on some, e.g.
+    AVX-512 without BF16, and silently computes in f32 on others), and the precision OpenVINO reports after
+    compiling must be the one asked for. ``perf_count`` keeps per-layer timings (``get_profiling_info``)."""
+    if precision == "bf16" and not native_bf16():
+        raise SqueezeNextError(
+            f"this CPU ({cpu_label()}) does not compute bf16 natively ({' or '.join(sorted(NATIVE_BF16))}): "
+            "OpenVINO would emulate bf16 or fall back to f32, and neither is a bf16 measurement"
+        )
     ov = _openvino()
     core = ov.Core()
     model = core.read_model(onnx_path)

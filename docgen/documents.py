@@ -1,0 +1,44 @@
+"""Which generator fills which document: every region of every generated Markdown file, and the whole files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from docgen import bench, profile, search, simulator, study, training
+from docgen.committed import ROOT
+from docgen.regions import fill
+
+Regions = Callable[[], dict[str, str]]
+
+REGIONS: dict[Path, Regions] = {
+    ROOT / "README.md": lambda: {
+        **study.readme_regions(),
+        "simulator-speed": simulator.simulator_speed(),
+        "search-summary": search.readme_paragraph(),
+        "main-job": training.readme_main_job(),
+        "finetune": training.readme_finetune(),
+        "fashion-table": training.readme_fashion_table(),
+        "bench-machines": bench.readme_machines(),
+        "int8-accuracy": training.readme_int8(),
+    },
+    ROOT / "docs" / "search.md": search.search_doc_regions,
+    ROOT / "docs" / "training.md": lambda: {
+        "main-job-seeds": training.training_seeds(),
+        "finetune-table": training.training_finetune(),
+        "gpu-throughput": training.gpu_throughput(),
+        "gpu-main-job": training.gpu_main_job(),
+    },
+    ROOT / "docs" / "deploy.md": lambda: {
+        "bench-runs": bench.deploy_runs(),
+        "profile-tables": profile.profile_tables(),
+    },
+}
+"""Hand-written Markdown with generated regions."""
+
+
+def rendered() -> dict[Path, str]:
+    """Every generated file's text as its committed data renders it."""
+    files = {path: fill(path.read_text(), regions(), path.relative_to(ROOT)) for path, regions in REGIONS.items()}
+    files.update(study.study_files())
+    return files
