@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from docgen import bench, profile, search, simulator, study, training
+from docgen import bench, cpu_latency, profile, search, simulator, study, training
 from docgen.committed import ROOT
 from docgen.regions import fill
 
@@ -29,6 +29,7 @@ REGIONS: dict[Path, Regions] = {
         "gpu-throughput": training.gpu_throughput(),
         "gpu-main-job": training.gpu_main_job(),
     },
+    ROOT / "docs" / "cpu_latency.md": lambda: {"cpu-latency-results": cpu_latency.cpu_latency_results()},
     ROOT / "docs" / "deploy.md": lambda: {
         "bench-runs": bench.deploy_runs(),
         "profile-tables": profile.profile_tables(),

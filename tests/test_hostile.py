@@ -6,6 +6,7 @@ the library's own error type (a :class:`~squeezenext.errors.SqueezeNextError`) w
 Add a row for every command or option you write.
 """
 
+import json
 import os
 import re
 import shutil
@@ -20,10 +21,12 @@ from typing import Any
 import onnx
 import pytest
 import torch
+import yaml
 from onnx import TensorProto, helper, numpy_helper
 
 from squeezenext import create_model, load_pytorchcv_state_dict, squeezenext
 from squeezenext.accel.cost import sweep
+from squeezenext.accel.cpu_latency import PROFILE_FORMAT, CalibratedPoint, CpuProfile, ProfileMachine
 from squeezenext.accel.hardware import hardware_from_dict
 from squeezenext.cli import main
 from squeezenext.deploy.predictor import Predictor
@@ -39,6 +42,11 @@ FAST_TRAIN = [
     "--fake-classes", "4", "--batch-size", "8", "--base-batch", "8", "--epochs", "1", "--progress", "false",
 ]  # fmt: skip
 HARDWARE = "rows: 16\ncols: 16\n"
+CPU_PROFILE = CpuProfile(
+    format=PROFILE_FORMAT, version=1, backend="onnxruntime", runtime_version="1.32.0", threads=2, batch=1,
+    machine=ProfileMachine("Test CPU", ("AVX2",), 2, "test-avx2"), stem_kernels=(3, 5, 7), extra_blocks=4, rounds=3,
+    calibration_seconds=60.0, points=(CalibratedPoint(1.0, 227, (1.0, 2.0, 3.0), 0.5, (0.1, 0.2, 0.3, 0.4)),),
+)  # fmt: skip
 
 
 def _png_header(width: int, height: int) -> bytes:
@@ -121,6 +129,10 @@ def files(tmp_path_factory: pytest.TempPathFactory, trained: Path) -> SimpleName
     f.hw_no_rows = write("hw_norows.yaml", "cols: 16\n")
     f.hw_dup = write("hw_dup.yaml", "rows: 16\ncols: 16\nrows: 8\n")
     f.hw_huge = write("hw_huge.yaml", "rows: 1000000000\ncols: 16\n")
+    f.cpu_partial = write("cpu_partial.yaml", "format: squeezenext-cpu-latency-profile\nversion: 1\n")
+    profile_data = CPU_PROFILE.to_dict()
+    f.cpu = write("cpu.yaml", yaml.safe_dump(profile_data))
+    f.cpu_nan = write("cpu_nan.yaml", yaml.safe_dump({**profile_data, "calibration_seconds": float("nan")}))
     f.csv_no_header = write("noheader.csv", "conv1, 56, 56, 3, 3, 64, 64, 1,\nconv2, 56, 56, 3, 3, 64, 64, 1,\n")
     header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
     f.csv_huge = write("huge.csv", header + "big, 1000000, 1000000, 3, 3, 64, 64, 1,\n")
@@ -304,10 +316,27 @@ CLI_CASES = [
         if not native_bf16()
         else []
     ),
+    # CPU latency profiles (squeezenext calibrate) and simulate on them
+    CliCase("cpu-profile-missing-keys", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_partial)], r"missing key\(s\) backend, runtime_version"),
+    CliCase("cpu-profile-nan", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_nan)], r"calibration_seconds must be a finite number, got nan"),
+    CliCase("cpu-profile-other-family", lambda f, o: ["simulate", "torchvision:alexnet", "--hardware", str(f.cpu)], r"a CPU latency profile takes .*torchvision:alexnet is a torchvision model"),
+    CliCase("cpu-profile-accelerator-option", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu), "--rows", "8"], r"--rows describe an accelerator"),
+    CliCase("cpu-profile-uncalibrated-size", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu), "--input-size", "224"], r"input size 224 is not calibrated"),
+    CliCase("cpu-profile-pytorchcv-flavor", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu), "--flavor", "pytorchcv"], r"calibrated on the official flavor"),
+    CliCase("calibrate-unknown-backend", lambda f, o: ["calibrate", "--backend", "tensorrt", "--out", str(o / "p.yaml")], r"invalid choice: 'tensorrt'"),
+    CliCase("calibrate-zero-width", lambda f, o: ["calibrate", "--widths", "0", "--out", str(o / "p.yaml")], r"--widths"),
+    CliCase("calibrate-zero-rounds", lambda f, o: ["calibrate", "--rounds", "0", "--out", str(o / "p.yaml")], r"--rounds"),
+    CliCase("calibrate-existing-profile", lambda f, o: ["calibrate", "--out", str(o / "keep.txt")], r"keep.txt already exists; replace it with --overwrite"),
+    CliCase("calibrate-unfinished-with-other-options", lambda f, o: ["calibrate", "--widths", "1", "--input-sizes", "32", "--out", str(o / "p.yaml")], r"holds an unfinished calibration with other options", setup=lambda f, o: _unfinished_calibration(o / "p.yaml.parts")),
     # damaged models and images in predict
     CliCase("predict-edited-metadata", lambda f, o: ["predict", str(f.image), "--model", str(f.root / "edited.onnx")], r"damaged"),
     CliCase("predict-decompression-bomb", lambda f, o: ["predict", str(f.bomb), "--model", str(f.root / "good.onnx")], r"bomb\.png"),
 ]  # fmt: skip
+
+
+def _unfinished_calibration(parts: Path) -> None:
+    parts.mkdir()
+    (parts / "request.json").write_text(json.dumps({"backend": "onnxruntime", "widths": [2.0]}) + "\n")
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:

@@ -95,6 +95,10 @@ def _convert(value: Any, expected: Any, source: str, key: str, error: type[Excep
     return value
 
 
+def _has_no_default(item: dataclasses.Field[Any]) -> bool:
+    return item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+
+
 def from_mapping(cls: type[T], data: Any, source: str, error: type[Exception], required: Collection[str] = ()) -> T:
     """An instance of the dataclass ``cls`` from a mapping; unknown or missing keys and wrong types raise
     ``error`` with ``source`` (a file name, ``preset X``, ...) in front of the message."""
@@ -105,9 +109,10 @@ def from_mapping(cls: type[T], data: Any, source: str, error: type[Exception], r
     unknown = sorted(str(key) for key in data if key not in names)
     if unknown:
         raise error(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(names)}")
-    missing = [name for name in required if name not in data]
+    needed = [*required, *(item.name for item in dataclasses.fields(cls) if _has_no_default(item))]  # type: ignore[arg-type]
+    missing = list(dict.fromkeys(name for name in needed if name not in data))
     if missing:
-        raise error(f"{source}: missing key(s) {', '.join(missing)}; it must give {', '.join(required)}")
+        raise error(f"{source}: missing key(s) {', '.join(missing)}; it must give {', '.join(dict.fromkeys(needed))}")
     values = {key: _convert(value, hints[key], source, key, error) for key, value in data.items()}
     try:
         return cls(**values)

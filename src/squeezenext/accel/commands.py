@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.accel.cost import BEST_OF_POLICIES, DEFAULT_POLICY, Cost, costs_csv, simulate, total
+from squeezenext.accel.cpu_latency import ProfileMachine
 from squeezenext.accel.hardware import (
     DATAFLOWS,
     DEFAULT_HARDWARE,
@@ -15,13 +16,15 @@ from squeezenext.accel.hardware import (
     TIMINGS,
     ConfigError,
     HardwareConfig,
+    cpu_profile_path,
     resolve_hardware,
 )
 from squeezenext.accel.topology import write_scalesim_csv
 from squeezenext.argtypes import positive_int
 from squeezenext.fileio import atomic_write_text, check_writable, output_lock
+from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS
-from squeezenext.sources import INPUT_SIZE_HELP, network_help, parse_network
+from squeezenext.sources import INPUT_SIZE_HELP, SQUEEZENEXT_KINDS, network_help, parse_network
 from squeezenext.tables import format_table
 
 LAYER_COLUMNS = ("name", "dataflow", "macs", "cycles", "stall_cycles", "utilization", "energy", "time_s")
@@ -87,7 +90,69 @@ def layer_rows(costs: list[Cost]) -> list[list[object]]:
     ]
 
 
+ACCELERATOR_OPTIONS = ("rows", "cols", "timing", "mapping", "objective", "csv", "plot")
+"""simulate options that describe or report an accelerator, refused with a CPU latency profile."""
+
+
+def simulate_on_cpu(args: argparse.Namespace, profile_path: Path) -> int:
+    """``simulate NETWORK --hardware PROFILE``: the calibrated CPU latency model's prediction, part by part."""
+    import sys
+
+    from squeezenext.accel.cpu_latency import STAGE_NAMES, ProfileError, differences, load_profile
+    from squeezenext.deploy.backends import missing_runtime, runtime_version
+    from squeezenext.machine import cpu_extensions, cpu_kind, cpu_model
+
+    given = [f"--{name.replace('_', '-')}" for name in ACCELERATOR_OPTIONS if getattr(args, name, None) is not None]
+    if args.dataflow != "best":
+        given.append("--dataflow")
+    if given:
+        raise ConfigError(f"{', '.join(given)} describe an accelerator; {profile_path} is a CPU latency profile")
+    profile = load_profile(profile_path)
+    hint = missing_runtime(profile.backend)
+    if hint is not None:
+        raise ProfileError(f"{profile_path} is a profile of {profile.backend}, which is not installed: {hint}")
+    source = parse_network(args.network, SQUEEZENEXT_KINDS, purpose="a CPU latency profile")
+    if args.flavor != "official":
+        raise ProfileError("a CPU latency profile is calibrated on the official flavor; drop --flavor")
+    spec = source.architecture()
+    input_size = args.input_size or PAPER_INPUT_SIZE
+    prediction = profile.predict(spec, input_size)
+    here = ProfileMachine(cpu_model(), tuple(cpu_extensions()), 0, cpu_kind())
+    for difference in differences(profile, here, runtime_version(profile.backend), profile.threads):
+        print(f"warning: {profile_path}: {difference}; its predictions are for that machine", file=sys.stderr)
+    parts = [{"part": "base: stem, first block of each stage, head", "blocks": 4, "time_ms": prediction.base_ms}]
+    parts += [
+        {"part": f"{name}: repeated blocks", "blocks": blocks - 1, "ms_per_block": cost, "time_ms": ms}
+        for name, blocks, cost, ms in zip(
+            STAGE_NAMES, spec.blocks, prediction.per_block_ms, prediction.stage_ms, strict=True
+        )
+    ]
+    if args.json:
+        payload = {
+            "network": args.network,
+            "input_size": input_size,
+            "hardware": {"cpu_profile": str(profile_path), "backend": profile.backend, "threads": profile.threads,
+                         "machine": profile.machine.__dict__},
+            "parts": parts,
+            "total": {"time_s": prediction.total_ms / 1e3, "time_ms": prediction.total_ms},
+        }  # fmt: skip
+        print(json.dumps(payload, indent=2))
+        return 0
+    rows = [[p["part"], p["blocks"], f"{p['ms_per_block']:.3f}" if "ms_per_block" in p else "", f"{p['time_ms']:.3f}"]
+            for p in parts]  # fmt: skip
+    rows.append(["TOTAL", sum(spec.blocks), "", f"{prediction.total_ms:.3f}"])
+    print(format_table(["part", "blocks", "ms per block", "ms"], rows))
+    print(
+        f"\n{args.network} at {input_size}x{input_size}, batch 1, predicted for {profile.name} by the calibrated "
+        f"latency model ({profile_path}): {prediction.total_ms:.2f} ms. Model: docs/cpu_latency.md."
+    )
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
+    profile_path = cpu_profile_path(args.hardware)
+    if profile_path is not None:
+        return simulate_on_cpu(args, profile_path)
     source = parse_network(args.network)
     hardware = hardware_from_args(args)
     policy = policy_from_args(args)
@@ -139,7 +204,10 @@ def add_simulate_parser(commands: Any) -> None:
         description="Run the analytic accelerator cost model (docs/accelerator.md) on one network.",
     )
     parser.add_argument("network", help=network_help())
-    parser.add_argument("--hardware", default=DEFAULT_HARDWARE, help="preset name or YAML file")
+    parser.add_argument(
+        "--hardware", default=DEFAULT_HARDWARE,
+        help="preset name, accelerator YAML file, or a CPU latency profile (squeezenext calibrate)",
+    )  # fmt: skip
     add_hardware_arguments(parser)
     parser.add_argument("--input-size", type=positive_int, help=INPUT_SIZE_HELP)
     parser.add_argument("--flavor", choices=FLAVORS, default="official")

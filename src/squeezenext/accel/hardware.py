@@ -181,6 +181,17 @@ def preset(name: str) -> HardwareConfig:
     return hardware_from_dict(parse_yaml(text, f"preset {name}", ConfigError), source=f"preset {name}")
 
 
+def cpu_profile_path(spec: str) -> Path | None:
+    """The file ``--hardware`` names when it is a CPU latency profile (``squeezenext calibrate``'s YAML, marked
+    by its ``format`` key), else None (a preset or an accelerator file)."""
+    from squeezenext.accel.cpu_latency import is_profile_data
+
+    path = Path(spec)
+    if not (spec.endswith((".yaml", ".yml")) and path.is_file()):
+        return None
+    return path if is_profile_data(read_yaml(path, ConfigError, "hardware file")) else None
+
+
 def resolve_hardware(spec: str) -> HardwareConfig:
     """A preset name or a path to a YAML file."""
     if spec.endswith((".yaml", ".yml")) or Path(spec).is_file():

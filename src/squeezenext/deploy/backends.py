@@ -85,6 +85,17 @@ def missing_runtime(backend: str) -> str | None:
     return INSTALL_HINT[package] if package is not None and not installed(package) else None
 
 
+def runtime_version(backend: str) -> str | None:
+    """The installed version of the package that runs ``backend`` (None where it is not installed)."""
+    from importlib import metadata
+
+    package = {"pytorch": "torch"}.get(BACKEND[backend].runtime, BACKEND[backend].runtime)
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def default_backends() -> tuple[str, ...]:
     """Every backend of the default list (:attr:`Backend.by_default`) that this machine can run
     (:func:`unavailable`): the optional runtimes where installed, the bf16 ones where the CPU computes bf16."""

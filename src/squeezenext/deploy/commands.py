@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from squeezenext.argtypes import name_list, positive_float, positive_int, positive_int_list
+from squeezenext.argtypes import name_list, positive_float, positive_float_list, positive_int, positive_int_list
 from squeezenext.deploy.backends import BACKENDS, INSTALL_HINT, PROFILE_BACKENDS, default_backends, installed
 from squeezenext.deploy.quantize import DEFAULT_CALIBRATION_IMAGES
 from squeezenext.deploy.timing import WARMUP_RUNS
@@ -212,6 +212,43 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import yaml
+    from tqdm import tqdm
+
+    from squeezenext.accel.cpu_latency import points_table
+    from squeezenext.deploy.calibrate import CalibrationRequest, calibrate, parts_folder, remove_parts
+    from squeezenext.fileio import atomic_write_text
+    from squeezenext.tables import format_table
+
+    out: Path = with_cpu_kind(args.out)
+    check_writable(out)
+    if out.exists() and not args.overwrite:
+        raise OutputError(f"{out} already exists; replace it with --overwrite or choose another --out")
+    request = CalibrationRequest(
+        backend=args.backend,
+        threads=args.threads,
+        widths=tuple(args.widths),
+        input_sizes=tuple(args.input_sizes),
+        rounds=args.rounds,
+    )
+    with output_lock(out):
+        if parts_folder(out).exists():
+            print(f"continuing the unfinished calibration in {parts_folder(out)}")
+        with tqdm(desc="calibrating", unit="step", disable=None, dynamic_ncols=True) as bar:
+
+            def progress(total: int) -> Any:
+                bar.reset(total=total)
+                return lambda: bar.update()
+
+            profile = calibrate(request, out, progress)
+        atomic_write_text(out, yaml.safe_dump(profile.to_dict(), sort_keys=False))
+        remove_parts(out)
+    print(format_table(*points_table(profile)))
+    print(f"\n{profile.name}, calibrated in {profile.calibration_seconds:.0f} s; wrote {out}")
+    return 0
+
+
 def add_deploy_parsers(commands: Any) -> None:
 
     export = commands.add_parser("export", help="export a model or checkpoint to ONNX (fp32 or int8)")
@@ -333,3 +370,27 @@ def add_deploy_parsers(commands: Any) -> None:
         "--json", type=Path, help=f"write the whole profile as JSON ({CPU_KIND_PLACEHOLDER}: this CPU's kind)"
     )
     profile.set_defaults(func=cmd_profile)
+
+    from squeezenext.deploy.calibrate import CALIBRATION_BACKENDS, DEFAULT_INPUT_SIZES, DEFAULT_WIDTHS
+
+    calibration = commands.add_parser(
+        "calibrate", help="measure the SqueezeNext family on this CPU: a latency profile for simulate and search"
+    )
+    calibration.add_argument(
+        "--backend", choices=CALIBRATION_BACKENDS, default="onnxruntime", help="runtime and file (default: onnxruntime)"
+    )
+    calibration.add_argument(
+        "--out", type=Path, required=True, help=f"the profile (YAML; {CPU_KIND_PLACEHOLDER}: this CPU's kind)"
+    )
+    calibration.add_argument("--threads", type=positive_int, default=2, help="inference threads (default 2)")
+    calibration.add_argument(
+        "--widths", type=positive_float_list, default=list(DEFAULT_WIDTHS),
+        help=f"calibrated widths; others between them are interpolated (default {','.join(map(str, DEFAULT_WIDTHS))})",
+    )  # fmt: skip
+    calibration.add_argument(
+        "--input-sizes", type=positive_int_list, default=list(DEFAULT_INPUT_SIZES),
+        help=f"calibrated input sizes (default {','.join(map(str, DEFAULT_INPUT_SIZES))})",
+    )  # fmt: skip
+    calibration.add_argument("--rounds", type=positive_int, default=3, help="interleaved rounds, fastest kept")
+    calibration.add_argument("--overwrite", action="store_true", help="replace an existing profile")
+    calibration.set_defaults(func=cmd_calibrate)
