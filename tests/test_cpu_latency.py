@@ -164,3 +164,39 @@ def test_a_real_tiny_calibration_predicts_its_own_networks(tmp_path: Path, capsy
         assert found.predict(spec, 32).total_ms == pytest.approx(min(measured["rounds_ms"]))
     assert main([*argv, "--threads", "1"]) != 0, "an existing profile is not replaced without --overwrite"
     assert "already exists; replace it with --overwrite" in capsys.readouterr().err
+
+
+def test_search_ranks_designs_by_a_profile_and_measures_the_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`search --hardware PROFILE --objective time`: every distribution predicted (the fastest by hand: the one
+    with the most blocks in the cheapest stage), the front re-measured beside v5 and SqueezeNet 1.0."""
+    points = (CalibratedPoint(1.0, 32, (1.0, 2.0, 3.0), 0.5, (0.4, 0.3, 0.2, 0.1)),)
+    path = _write(tmp_path / "cpu.yaml", profile(points=points).to_dict())
+    argv = ["search", "--hardware", str(path), "--objective", "time", "--input-sizes", "32", "--stem-kernels", "3",
+            "--wiring", "standard", "--total-blocks", "8", "--out", str(tmp_path / "s"), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    found = json.loads(capsys.readouterr().out)
+    (best,) = found["points"]
+    assert best["blocks_per_stage"] == [1, 1, 1, 5] and best["time_ms"] == pytest.approx(1.0 + 4 * 0.1)
+    assert [row["design"] for row in found["remeasured"]] == ["front-001", "v5", "SqueezeNet 1.0"]
+    assert all(row["measured_ms"] > 0 for row in found["remeasured"])
+    assert found["remeasured"][2]["predicted_ms"] is None, "SqueezeNet 1.0 is outside the family: not predicted"
+    assert (tmp_path / "s" / "specs" / "front-001.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--objective", "time,energy"], "energy: a CPU latency profile predicts time only"),
+        (["--objective", "time", "--space", "both"], "--space both searches accelerators"),
+        (["--objective", "time", "--sampler", "nsga2"], "searched exhaustively"),
+    ],
+)
+def test_search_refuses_what_a_profile_cannot_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    path = _write(tmp_path / "cpu.yaml", profile().to_dict())
+    assert main(["search", "--hardware", str(path), "--out", str(tmp_path / "s"), *extra]) != 0
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").iterdir())

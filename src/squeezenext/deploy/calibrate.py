@@ -4,8 +4,8 @@
 Per (width, input size) eight networks are exported to ONNX and timed as the runtime really runs them (after its
 fusions, at batch 1, with the bench's allocator settings): one block per stage with stem kernels 3, 5 and 7
 (v5 wiring off), the stem-5 one with v5 wiring, and four with ``EXTRA_BLOCKS`` more blocks in one stage. Every
-network is timed in ``rounds`` interleaved rounds (each in one worker process over all networks) and keeps its
-fastest round, so a burst of load must hit the same network in every round to distort it.
+network is timed in ``rounds`` interleaved rounds (each in one worker process over all networks, in a shuffled
+order) and keeps its fastest round, so a burst of load must hit the same network in every round to distort it.
 
 Interrupted calibration leaves no profile: the exported files and the finished measurements stay in
 ``OUT.parts/`` and the same command continues from them; the profile is written at the end, atomically, and
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -39,14 +40,16 @@ from squeezenext.specs import STAGES
 
 CALIBRATION_BACKENDS = tuple(ONNX_FILE_OF)
 """The runtimes a profile can be calibrated for: the bench backends that run an exported ONNX file."""
-DEFAULT_WIDTHS = (0.5, 1.0, 1.5, 2.0)
+DEFAULT_WIDTHS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+"""Every width of the search space's grid: latency does not follow MACs between widths (onnxruntime's channel
+blocking makes 0.75 and 1.25 slower than interpolation says, docs/cpu_latency.md), so each is measured."""
 DEFAULT_INPUT_SIZES = (224, 227)
 STEM_KERNELS = (3, 5, 7)
 """The stems of the search space (docs/search.md, section 1)."""
 REFERENCE_STEM = 5
 EXTRA_BLOCKS = 4
 """Blocks added to one stage to measure a repeated block's cost (enough for it to stand above the noise)."""
-MIN_SECONDS = 0.3
+MIN_SECONDS = 0.5
 MIN_ITERATIONS = 20
 ONE_BLOCK = (1, 1, 1, 1)
 
@@ -184,7 +187,8 @@ def time_networks(
     for _ in done:
         tick()
     for round_index in range(request.rounds):
-        todo = [(n.key, files[n.key], n.input_size) for n in networks if (n.key, round_index) not in done]
+        order = random.Random(round_index).sample(networks, len(networks))  # no network always in the same slot
+        todo = [(n.key, files[n.key], n.input_size) for n in order if (n.key, round_index) not in done]
         if not todo:
             continue
         for key, median_ms in _worker(todo, request):

@@ -29,14 +29,14 @@ def _dataflow_sets(text: str) -> list[tuple[str, ...]]:
     return sets
 
 
-def _request(args: argparse.Namespace) -> Any:
+def _request(args: argparse.Namespace, accelerator: bool = True) -> Any:
     """The :class:`~squeezenext.search.request.SearchRequest` of the command line (defaults from the base network
-    and the base hardware)."""
+    and the base hardware; ``accelerator`` False: ``--hardware`` is a CPU latency profile, not an accelerator)."""
     from squeezenext.search.objectives import Constraint, parse_objectives
     from squeezenext.search.request import SearchRequest
     from squeezenext.search.space import HardwareSpace, NetworkSpace
 
-    base_hardware = resolve_hardware(args.hardware)
+    base_hardware = resolve_hardware(args.hardware if accelerator else DEFAULT_HARDWARE)
     network_space = NetworkSpace()
     if args.space != "hardware":
         spec = parse_network(args.base, SQUEEZENEXT_KINDS, purpose=f"--space {args.space}'s --base").architecture()
@@ -85,14 +85,70 @@ def _request(args: argparse.Namespace) -> Any:
     )
 
 
+def search_on_cpu(args: argparse.Namespace, request: Any, profile_path: Path) -> int:
+    """``search --hardware PROFILE``: the network space ranked by a CPU latency profile, the front re-measured."""
+    import sys
+
+    from squeezenext.accel.cpu_latency import ProfileError, ProfileMachine, differences, load_profile
+    from squeezenext.deploy.backends import missing_runtime, runtime_version
+    from squeezenext.fileio import atomic_write_text, claimed_folder, write_json
+    from squeezenext.machine import cpu_extensions, cpu_kind, cpu_model
+    from squeezenext.search.cpu_search import check_cpu_request, cpu_search, cpu_search_json, remeasure
+    from squeezenext.search.report import SEARCH_ENTRIES
+    from squeezenext.specfile import write_spec_file
+    from squeezenext.tables import format_table, markdown_table
+
+    check_cpu_request(request)
+    profile = load_profile(profile_path)
+    hint = missing_runtime(profile.backend)
+    if hint is not None:
+        raise ProfileError(f"{profile_path} is a profile of {profile.backend}, which is not installed: {hint}")
+    out = Path(args.out)
+    with claimed_folder(out, SEARCH_ENTRIES, resume=False, overwrite=args.overwrite, kind="a search",
+                        resume_hint="--resume (Optuna samplers)"):  # fmt: skip
+        result = cpu_search(request, profile)
+        here = ProfileMachine(cpu_model(), tuple(cpu_extensions()), 0, cpu_kind())
+        for difference in differences(profile, here, runtime_version(profile.backend), profile.threads):
+            print(f"warning: {profile_path}: {difference}; its predictions are for that machine", file=sys.stderr)
+        rows = remeasure(result, profile)
+        payload = cpu_search_json(result, profile, profile_path, rows)
+        for point, candidate in zip(payload["points"], result.front, strict=True):
+            spec = candidate.spec(point["name"])
+            assert spec is not None
+            write_spec_file(spec, out / point["spec"], f"# {point['name']} of a CPU-latency search ({profile.name})\n")
+        table = [
+            [r["design"], "" if r["predicted_ms"] is None else f"{r['predicted_ms']:.2f}", f"{r['measured_ms']:.2f}",
+             "" if r["error"] is None else f"{100 * r['error']:+.1f}%"]
+            for r in rows
+        ]  # fmt: skip
+        headers = ["design", "predicted ms", "measured ms", "error"]
+        atomic_write_text(
+            out / "front.md", f"# CPU-latency search on {profile.name}\n\n{markdown_table(headers, table)}\n"
+        )
+        write_json(out / "front.json", payload)
+    if args.json:
+        print(json.dumps(payload, indent=2))
+        return 0
+    print(format_table(headers, table))
+    print(
+        f"\n{result.evaluated:,} designs predicted, {result.feasible:,} feasible, {len(result.front)} on the front; "
+        f"measured in {profile.backend} ({profile.threads} threads), best of interleaved rounds. Wrote {out}"
+    )
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from squeezenext.accel.hardware import cpu_profile_path
     from squeezenext.fileio import claimed_folder
     from squeezenext.search.report import SEARCH_ENTRIES, front_markdown, front_points, search_json, write_search
     from squeezenext.search.run import run_search, space_size
 
-    request = _request(args)
+    profile_path = cpu_profile_path(args.hardware)
+    request = _request(args, accelerator=profile_path is None)
+    if profile_path is not None:
+        return search_on_cpu(args, request, profile_path)
     if args.latency_backend is not None and "latency_ms" not in request.measured_metrics():
         raise SqueezeNextError("--latency-backend applies to the latency objective or a latency_ms constraint")
     if request.sampler == "auto" and (args.storage or args.resume):
@@ -128,7 +184,10 @@ def add_search_parser(commands: Any) -> None:
     parser.add_argument("--base", default="sqnxt23_w1", help=f"the starting network: {network_help()}")
     parser.add_argument("--space", choices=("network", "hardware", "both"), default="network")
     parser.add_argument(
-        "--hardware", default=DEFAULT_HARDWARE, help=f"preset or YAML file (default {DEFAULT_HARDWARE})"
+        "--hardware",
+        default=DEFAULT_HARDWARE,
+        help=f"preset, accelerator YAML file, or a CPU latency profile (squeezenext calibrate; with --objective time) "
+        f"(default {DEFAULT_HARDWARE})",
     )
     parser.add_argument(
         "--objective",

@@ -35,7 +35,8 @@ EXHAUSTIVE_LIMIT = 5_000_000
 """``auto`` evaluates every candidate up to this many (a few seconds); larger spaces go to NSGA-II."""
 
 
-def _templates_and_distributions(request: SearchRequest, base: SqueezeNextSpec) -> tuple[list[Template], Any]:
+def templates_and_distributions(request: SearchRequest, base: SqueezeNextSpec) -> tuple[list[Template], Any]:
+    """The network space's templates and block distributions (one row per distribution)."""
     if request.space == "hardware":
         return [Template.of(base, request.input_size)], np.array([base.blocks], dtype=np.int64)
     space = request.network_space
@@ -147,7 +148,7 @@ def _exhaustive(
         workload = parse_network(request.base).workload(request.input_size)
         metrics = evaluate_fixed_network(workload.layers, workload.params, configs)
         return select_front(request, metrics, lambda i: Candidate(configs[i], _row(metrics, i)), progress)
-    templates, distributions = _templates_and_distributions(request, spec)
+    templates, distributions = templates_and_distributions(request, spec)
     evaluation = evaluate_networks(templates, distributions, configs)
     if progress:
         progress(len(evaluation), len(evaluation))
