@@ -27,6 +27,7 @@ from squeezenext.argtypes import positive_int
 from squeezenext.deploy.calibrate import CalibrationNetwork, CalibrationRequest, export_networks, time_networks
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import cpu_kind, machine_summary
+from squeezenext.registry import get_spec
 from squeezenext.specs import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ def predictions_per_second(profile_path: Path) -> float:
     profile = load_profile(profile_path)
     distributions = np.tile(np.array([[2, 4, 14, 1]]), (100_000, 1))
     started = time.perf_counter()
-    profile.predict_distributions(1.0, profile.input_sizes[0], profile.stem_kernels[0], True, distributions)
+    profile.predict_distributions(get_spec("sqnxt23v5_w1"), profile.input_sizes[0], distributions)
     return len(distributions) / (time.perf_counter() - started)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from docgen.committed import machine_cpu, per_kind, read, relative, result
 from docgen.regions import DocsError
 from squeezenext.registry import get_spec
+from squeezenext.search.report import point_name
 from squeezenext.tables import markdown_table
 
 V5_NAME = "sqnxt23v5_w1"
@@ -39,7 +40,7 @@ def front_claims(question: dict[str, Any]) -> str:
     time_gain = max(1 - p["time_vs_v5"] for p in front)
     energy_gain = max(1 - p["energy_vs_v5"] for p in front)
     designs = "; ".join(
-        f"front-{i + 1:03d}: {_moves(p['blocks_per_stage'], list(v5.blocks))}, stem {p['stem_kernel']}"
+        f"{point_name(i)}: {_moves(p['blocks_per_stage'], list(v5.blocks))}, stem {p['stem_kernel']}"
         for i, p in enumerate(front)
     )
     return (
@@ -58,7 +59,7 @@ def question_section(found: dict[str, Any]) -> str:
     better = [p for p in front if p["time_vs_v5"] < 1 and p["energy_vs_v5"] < 1]
     rows = [
         [
-            f"front-{i + 1:03d}",
+            point_name(i),
             str(p["blocks_per_stage"]),
             p["stem_kernel"],
             p["v5_wiring"],

@@ -59,7 +59,7 @@ def test_widths_between_calibrated_ones_are_interpolated_in_width_squared() -> N
 
 def test_the_vectorized_path_agrees_with_the_per_network_one() -> None:
     rows = np.array([[2, 4, 14, 1], [6, 6, 8, 1], [1, 1, 1, 18]])
-    many = profile().predict_distributions(1.0, 227, 5, True, rows)
+    many = profile().predict_distributions(get_spec("sqnxt23v5_w1"), 227, rows)
     one = [
         profile().predict(dataclasses.replace(get_spec("sqnxt23v5_w1"), blocks=tuple(row)), 227).total_ms
         for row in rows.tolist()

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.accel.cost import BEST_OF_POLICIES, DEFAULT_POLICY, Cost, costs_csv, simulate, total
-from squeezenext.accel.cpu_latency import ProfileMachine
 from squeezenext.accel.hardware import (
     DATAFLOWS,
     DEFAULT_HARDWARE,
@@ -96,30 +95,22 @@ ACCELERATOR_OPTIONS = ("rows", "cols", "timing", "mapping", "objective", "csv", 
 
 def simulate_on_cpu(args: argparse.Namespace, profile_path: Path) -> int:
     """``simulate NETWORK --hardware PROFILE``: the calibrated CPU latency model's prediction, part by part."""
-    import sys
-
-    from squeezenext.accel.cpu_latency import STAGE_NAMES, ProfileError, differences, load_profile
-    from squeezenext.deploy.backends import missing_runtime, runtime_version
-    from squeezenext.machine import cpu_extensions, cpu_kind, cpu_model
+    from squeezenext.accel.cpu_latency import STAGE_NAMES, ProfileError
+    from squeezenext.deploy.cpu_profiles import open_profile, warn_if_measured_elsewhere
 
     given = [f"--{name.replace('_', '-')}" for name in ACCELERATOR_OPTIONS if getattr(args, name, None) is not None]
     if args.dataflow != "best":
         given.append("--dataflow")
     if given:
         raise ConfigError(f"{', '.join(given)} describe an accelerator; {profile_path} is a CPU latency profile")
-    profile = load_profile(profile_path)
-    hint = missing_runtime(profile.backend)
-    if hint is not None:
-        raise ProfileError(f"{profile_path} is a profile of {profile.backend}, which is not installed: {hint}")
+    profile = open_profile(profile_path)
     source = parse_network(args.network, SQUEEZENEXT_KINDS, purpose="a CPU latency profile")
     if args.flavor != "official":
         raise ProfileError("a CPU latency profile is calibrated on the official flavor; drop --flavor")
     spec = source.architecture()
     input_size = args.input_size or PAPER_INPUT_SIZE
     prediction = profile.predict(spec, input_size)
-    here = ProfileMachine(cpu_model(), tuple(cpu_extensions()), 0, cpu_kind())
-    for difference in differences(profile, here, runtime_version(profile.backend), profile.threads):
-        print(f"warning: {profile_path}: {difference}; its predictions are for that machine", file=sys.stderr)
+    warn_if_measured_elsewhere(profile, profile_path)
     parts = [{"part": "base: stem, first block of each stage, head", "blocks": 4, "time_ms": prediction.base_ms}]
     parts += [
         {"part": f"{name}: repeated blocks", "blocks": blocks - 1, "ms_per_block": cost, "time_ms": ms}

@@ -19,6 +19,7 @@ groups and head channels must be calibrated ones: anything else is refused, neve
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ import numpy.typing as npt
 
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import read_yaml
+from squeezenext.machine import cpu_extensions, cpu_kind, cpu_model
 from squeezenext.specs import STAGES, SqueezeNextSpec
 from squeezenext.typedconfig import check_fields, from_mapping
 
@@ -55,6 +57,11 @@ class ProfileMachine:
 
     def __post_init__(self) -> None:
         check_fields(self, ProfileError)
+
+    @classmethod
+    def here(cls) -> ProfileMachine:
+        """This machine."""
+        return cls(cpu_model(), tuple(cpu_extensions()), os.cpu_count() or 1, cpu_kind())
 
 
 @dataclass(frozen=True)
@@ -152,8 +159,9 @@ class CpuProfile:
                 "calibrate with --widths covering it"
             )
 
-    def predict(self, spec: SqueezeNextSpec, input_size: int) -> Prediction:
-        """The predicted latency of one SqueezeNext network at batch 1, part by part."""
+    def _template_coefficients(self, spec: SqueezeNextSpec, input_size: int) -> tuple[float, np.ndarray]:
+        """(base with the spec's wiring, the four per-block costs) for the spec's template (its blocks aside);
+        what was not calibrated is refused."""
         if (spec.groups, spec.head_channels, spec.stem_channels) != (
             CALIBRATED_GROUPS,
             CALIBRATED_HEAD_CHANNELS,
@@ -165,16 +173,22 @@ class CpuProfile:
                 f"{CALIBRATED_HEAD_CHANNELS}, stem {CALIBRATED_STEM_CHANNELS} only"
             )
         base, v5, per_block = self.coefficients(spec.width, input_size, spec.stem_kernel)
+        return base + (v5 if spec.v5_wiring else 0.0), per_block
+
+    def predict(self, spec: SqueezeNextSpec, input_size: int) -> Prediction:
+        """The predicted latency of one SqueezeNext network at batch 1, part by part."""
+        base, per_block = self._template_coefficients(spec, input_size)
         repeated = tuple(float((b - 1) * cost) for b, cost in zip(spec.blocks, per_block, strict=True))
-        return Prediction(base + (v5 if spec.v5_wiring else 0.0), repeated, tuple(float(c) for c in per_block))
+        return Prediction(base, repeated, tuple(float(c) for c in per_block))
 
     def predict_distributions(
-        self, width: float, input_size: int, stem_kernel: int, v5_wiring: bool, distributions: np.ndarray
+        self, template: SqueezeNextSpec, input_size: int, distributions: np.ndarray
     ) -> npt.NDArray[np.float64]:
-        """Predicted milliseconds of many block distributions (rows of ``distributions``) of one template."""
-        base, v5, per_block = self.coefficients(width, input_size, stem_kernel)
+        """Predicted milliseconds of many block distributions (rows of ``distributions``) of the network
+        ``template`` describes (its own blocks aside)."""
+        base, per_block = self._template_coefficients(template, input_size)
         repeats: npt.NDArray[np.float64] = (np.asarray(distributions, dtype=np.float64) - 1.0) @ per_block
-        return repeats + (base + (v5 if v5_wiring else 0.0))
+        return repeats + base
 
     def to_dict(self) -> dict[str, Any]:
         return {

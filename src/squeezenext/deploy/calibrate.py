@@ -33,7 +33,6 @@ from squeezenext.deploy.backends import ONNX_FILE_OF, check_backend, runtime_ver
 from squeezenext.deploy.timing import ALLOCATOR_ENV, Case, measure
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import read_jsonl
-from squeezenext.machine import cpu_extensions, cpu_kind, cpu_model
 from squeezenext.search.space import Template
 from squeezenext.sources import parse_network
 from squeezenext.specs import STAGES
@@ -233,7 +232,7 @@ def calibrate(request: CalibrationRequest, out: Path, progress: Callable[[int], 
         runtime_version=runtime_version(request.backend) or "unknown",
         threads=request.threads,
         batch=1,
-        machine=ProfileMachine(cpu_model(), tuple(cpu_extensions()), os.cpu_count() or 1, cpu_kind()),
+        machine=ProfileMachine.here(),
         stem_kernels=STEM_KERNELS,
         extra_blocks=EXTRA_BLOCKS,
         rounds=request.rounds,

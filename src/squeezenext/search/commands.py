@@ -87,29 +87,20 @@ def _request(args: argparse.Namespace, accelerator: bool = True) -> Any:
 
 def search_on_cpu(args: argparse.Namespace, request: Any, profile_path: Path) -> int:
     """``search --hardware PROFILE``: the network space ranked by a CPU latency profile, the front re-measured."""
-    import sys
-
-    from squeezenext.accel.cpu_latency import ProfileError, ProfileMachine, differences, load_profile
-    from squeezenext.deploy.backends import missing_runtime, runtime_version
+    from squeezenext.deploy.cpu_profiles import open_profile, warn_if_measured_elsewhere
     from squeezenext.fileio import atomic_write_text, claimed_folder, write_json
-    from squeezenext.machine import cpu_extensions, cpu_kind, cpu_model
     from squeezenext.search.cpu_search import check_cpu_request, cpu_search, cpu_search_json, remeasure
     from squeezenext.search.report import SEARCH_ENTRIES
     from squeezenext.specfile import write_spec_file
     from squeezenext.tables import format_table, markdown_table
 
     check_cpu_request(request)
-    profile = load_profile(profile_path)
-    hint = missing_runtime(profile.backend)
-    if hint is not None:
-        raise ProfileError(f"{profile_path} is a profile of {profile.backend}, which is not installed: {hint}")
+    profile = open_profile(profile_path)
     out = Path(args.out)
     with claimed_folder(out, SEARCH_ENTRIES, resume=False, overwrite=args.overwrite, kind="a search",
                         resume_hint="--resume (Optuna samplers)"):  # fmt: skip
         result = cpu_search(request, profile)
-        here = ProfileMachine(cpu_model(), tuple(cpu_extensions()), 0, cpu_kind())
-        for difference in differences(profile, here, runtime_version(profile.backend), profile.threads):
-            print(f"warning: {profile_path}: {difference}; its predictions are for that machine", file=sys.stderr)
+        warn_if_measured_elsewhere(profile, profile_path)
         rows = remeasure(result, profile)
         payload = cpu_search_json(result, profile, profile_path, rows)
         for point, candidate in zip(payload["points"], result.front, strict=True):

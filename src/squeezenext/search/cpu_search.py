@@ -21,6 +21,8 @@ from squeezenext.accel.study import VARIANTS
 from squeezenext.peers import PEERS
 from squeezenext.rounds import best_of_rounds
 from squeezenext.search.evaluate import evaluate_networks
+from squeezenext.search.latency import export_for_latency, timed_ms
+from squeezenext.search.report import point_name
 from squeezenext.search.request import Candidate, SearchRequest, SearchResult, select_front
 from squeezenext.search.run import templates_and_distributions
 from squeezenext.search.space import SearchError
@@ -59,12 +61,7 @@ def cpu_search(request: SearchRequest, profile: CpuProfile) -> SearchResult:
     templates, distributions = templates_and_distributions(request, spec)
     stand_in = resolve_hardware(DEFAULT_HARDWARE)  # for params and MACs only, which no hardware changes
     evaluation = evaluate_networks(templates, distributions, [stand_in])
-    times = [
-        profile.predict_distributions(t.width, t.input_size, t.stem_kernel, t.v5_wiring, distributions)
-        for t in templates
-    ]
-    for template in templates:
-        profile.predict(template.spec((1, 1, 1, 1)), template.input_size)  # refuses what was not calibrated
+    times = [profile.predict_distributions(t.spec((1, 1, 1, 1)), t.input_size, distributions) for t in templates]
     metrics = {key: evaluation.metrics[key] for key in CPU_METRICS if key != "time_ms"}
     metrics["time_ms"] = np.concatenate(times)
 
@@ -93,16 +90,11 @@ def cpu_search(request: SearchRequest, profile: CpuProfile) -> SearchResult:
 def remeasure(result: SearchResult, profile: CpuProfile) -> list[dict[str, Any]]:
     """The front's designs, v5 and SqueezeNet 1.0 timed in the profile's runtime and threads, in interleaved
     rounds (each case's best round), beside their predictions (None where the profile cannot predict)."""
-    from squeezenext.deploy.backends import ONNX_FILE_OF
-    from squeezenext.deploy.bench import export_for_bench
-    from squeezenext.deploy.timing import Case, run_case
-    from squeezenext.search.latency import LATENCY_MIN_ITERATIONS, LATENCY_MIN_SECONDS
-
     size = result.request.input_size
     networks: dict[str, Any] = {}
     predicted: dict[str, float | None] = {}
     for index, candidate in enumerate(result.front):
-        label = f"front-{index + 1:03d}"
+        label = point_name(index)
         spec = candidate.spec(label)
         assert spec is not None
         networks[label], predicted[label] = spec, candidate.metrics["time_ms"]
@@ -113,18 +105,11 @@ def remeasure(result: SearchResult, profile: CpuProfile) -> list[dict[str, Any]]
     with tempfile.TemporaryDirectory(prefix="squeezenext-cpu-search-") as work:
         files = {}
         for label, network in networks.items():
-            folder = Path(work) / label
-            folder.mkdir()
-            made = export_for_bench(parse_network(network), size, folder, (ONNX_FILE_OF[profile.backend],))
-            files[label] = made[profile.backend]
+            (Path(work) / label).mkdir()
+            files[label] = export_for_latency(parse_network(network), size, Path(work) / label, profile.backend)
 
         def measured(label: str) -> float:
-            case = Case(label, profile.backend, 1, size, profile.threads, LATENCY_MIN_SECONDS,
-                        LATENCY_MIN_ITERATIONS, files[label])  # fmt: skip
-            outcome = run_case(case)
-            if "error" in outcome:
-                raise SearchError(f"timing {label} in {profile.backend} failed: {outcome['error']}")
-            return float(outcome["median_ms"])
+            return timed_ms(label, files[label], size, profile.threads, profile.backend)
 
         best = best_of_rounds(list(networks), measured, REMEASURE_ROUNDS, lambda ms: ms, lower_is_better=True)
     return [
@@ -141,7 +126,7 @@ def cpu_search_json(
     measured = {row["design"]: row for row in rows}
     points = []
     for index, candidate in enumerate(result.front):
-        name = f"front-{index + 1:03d}"
+        name = point_name(index)
         template = candidate.template
         assert template is not None
         points.append({

@@ -17,7 +17,7 @@ from squeezenext.deploy.backends import ONNX_FILE_OF, check_backend
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import default_threads
 from squeezenext.search.space import SearchError
-from squeezenext.sources import MODULE_KINDS, parse_network
+from squeezenext.sources import MODULE_KINDS, NetworkSource, parse_network
 from squeezenext.specs import SqueezeNextSpec
 
 LATENCY_MIN_SECONDS = 1.0
@@ -41,17 +41,26 @@ def onnx_latency_ms(
 ) -> float:
     """Median latency (ms) of one image in ``backend`` (:data:`LATENCY_BACKENDS`) for a network argument or a
     spec."""
-    from squeezenext.deploy.bench import export_for_bench
-    from squeezenext.deploy.timing import Case, run_case
-
     check_latency_backend(backend)
     source = parse_network(network, MODULE_KINDS, purpose="the latency objective")
-    threads = threads or default_threads()
     with tempfile.TemporaryDirectory(prefix="squeezenext-latency-") as work:
-        onnx_path = export_for_bench(source, input_size, Path(work), (ONNX_FILE_OF[backend],))[backend]
-        case = Case(source.argument, backend, 1, input_size, threads, LATENCY_MIN_SECONDS, LATENCY_MIN_ITERATIONS,
-                    onnx_path)  # fmt: skip
-        result = run_case(case)
+        onnx_path = export_for_latency(source, input_size, Path(work), backend)
+        return timed_ms(source.argument, onnx_path, input_size, threads or default_threads(), backend)
+
+
+def export_for_latency(source: NetworkSource, input_size: int, work: Path, backend: str) -> str:
+    """The ONNX file ``backend`` runs for a network, written under ``work``."""
+    from squeezenext.deploy.bench import export_for_bench
+
+    return export_for_bench(source, input_size, work, (ONNX_FILE_OF[backend],))[backend]
+
+
+def timed_ms(label: str, onnx_path: str, input_size: int, threads: int, backend: str) -> float:
+    """Median latency (ms) of one image of an exported file in ``backend``, timed in a fresh process."""
+    from squeezenext.deploy.timing import Case, run_case
+
+    case = Case(label, backend, 1, input_size, threads, LATENCY_MIN_SECONDS, LATENCY_MIN_ITERATIONS, onnx_path)
+    result = run_case(case)
     if "error" in result:
-        raise SearchError(f"timing {source.argument} in {backend} failed: {result['error']}")
+        raise SearchError(f"timing {label} in {backend} failed: {result['error']}")
     return float(result["median_ms"])

@@ -1,0 +1,25 @@
+"""Using a CPU latency profile on this machine (``simulate`` and ``search --hardware PROFILE``): its runtime must
+be installed, and where it was measured elsewhere the predictions say so (a light module: no PyTorch)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from squeezenext.accel.cpu_latency import CpuProfile, ProfileError, ProfileMachine, differences, load_profile
+from squeezenext.deploy.backends import missing_runtime, runtime_version
+
+
+def open_profile(path: Path) -> CpuProfile:
+    """The profile at ``path``; a damaged one, or one whose runtime is not installed here, is a ProfileError."""
+    profile = load_profile(path)
+    hint = missing_runtime(profile.backend)
+    if hint is not None:
+        raise ProfileError(f"{path} is a profile of {profile.backend}, which is not installed: {hint}")
+    return profile
+
+
+def warn_if_measured_elsewhere(profile: CpuProfile, path: Path) -> None:
+    """One warning line per difference between where the profile was measured and this machine and runtime."""
+    for difference in differences(profile, ProfileMachine.here(), runtime_version(profile.backend), profile.threads):
+        print(f"warning: {path}: {difference}; its predictions are for that machine", file=sys.stderr)
