@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.argtypes import positive_float, positive_int
+from squeezenext.cli import run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
-from squeezenext.train.engine import Trainer
+from squeezenext.train.engine import train_to_completion
 from squeezenext.train.recipes import PAPER_BASE_LR, SHORT_INPUT_SIZE, short_fashion_mnist
 from squeezenext.train.rundir import claimed_run_folder
 
@@ -66,7 +67,7 @@ def main() -> None:
         config = short_fashion_mnist(model, out=out, epochs=args.epochs, base_lr=base_lr)
         started = time.perf_counter()
         with claimed_run_folder(Path(config.out), resume=None, overwrite=True):
-            outcome = Trainer(config).fit()
+            outcome = train_to_completion(config)
         seconds = time.perf_counter() - started
         test = outcome["test"]
         results.append({"label": label, "model": model, "params": outcome["params"], "seconds": seconds, **test})
@@ -85,4 +86,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

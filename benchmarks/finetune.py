@@ -25,11 +25,12 @@ from typing import Any
 import torch
 
 from squeezenext.argtypes import seed_list
+from squeezenext.cli import run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.tables import format_table
 from squeezenext.train.config import TrainConfig, load_config
-from squeezenext.train.engine import Trainer
+from squeezenext.train.engine import train_to_completion
 from squeezenext.train.rundir import claimed_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ FINE_TUNE = {"backbone_lr_scale": 0.1}
 def _run(config: TrainConfig) -> dict[str, Any]:
     started = time.perf_counter()
     with claimed_run_folder(Path(config.out), resume=None, overwrite=True):
-        outcome = Trainer(config).fit()
+        outcome = train_to_completion(config)
     return {"top1": outcome["test"]["top1"], "seconds": time.perf_counter() - started, "init": outcome["init"]}
 
 
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "finetune.json")
     args = parser.parse_args()
     check_writable(args.json)
+    args.source = args.source.resolve()  # the runs train in other folders; the JSON names it relative to the repo
     if not args.source.is_file():
         sys.exit(f"finetune.py: {args.source} does not exist; run `python benchmarks/main_job.py` first")
     base = dataclasses.replace(load_config(CONFIG), progress=False, **TASK)  # type: ignore[arg-type]
@@ -82,7 +84,7 @@ def main() -> None:
         }
         for arm in arms
     }
-    source = str(args.source.relative_to(ROOT) if args.source.resolve().is_relative_to(ROOT) else args.source)
+    source = str(args.source.relative_to(ROOT) if args.source.is_relative_to(ROOT) else args.source)
     rows = [[arm, f"{s['top1_mean']:.2f}", f"{s['top1_worst']:.2f}-{s['top1_best']:.2f}"] for arm, s in summary.items()]
     print(format_table(["start", "top-1 mean %", "range %"], rows))
     write_json(
@@ -104,4 +106,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

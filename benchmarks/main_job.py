@@ -28,10 +28,11 @@ from typing import Any
 import torch
 
 from squeezenext.argtypes import seed_list
+from squeezenext.cli import run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.train.config import load_config
-from squeezenext.train.engine import Trainer
+from squeezenext.train.engine import train_to_completion
 from squeezenext.train.rundir import claimed_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +82,7 @@ def main() -> None:
         config = dataclasses.replace(base, seed=seed, out=str(args.out / f"seed{seed}"), progress=False)
         started = time.perf_counter()
         with claimed_run_folder(Path(config.out), resume=None, overwrite=True):
-            outcome = Trainer(config).fit()
+            outcome = train_to_completion(config)
         seconds = time.perf_counter() - started
         test = outcome["test"]
         runs.append(
@@ -109,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.argtypes import positive_int, seed_list
+from squeezenext.cli import run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
-from squeezenext.train.engine import Trainer
+from squeezenext.train.engine import train_to_completion
 from squeezenext.train.recipes import short_fashion_mnist
 from squeezenext.train.rundir import claimed_run_folder
 
@@ -55,7 +56,7 @@ def main() -> None:
             config = short_fashion_mnist(network, out=out, epochs=args.epochs, seed=seed)
             started = time.perf_counter()
             with claimed_run_folder(out, resume=None, overwrite=True):
-                outcome = Trainer(config).fit()
+                outcome = train_to_completion(config)
             seconds = time.perf_counter() - started
             runs.append({"seed": seed, "top1": outcome["test"]["top1"], "seconds": seconds})
             print(f"{label} seed {seed}: top-1 {outcome['test']['top1']:.2f}% ({seconds:.0f} s)", flush=True)
@@ -74,4 +75,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

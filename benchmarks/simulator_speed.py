@@ -23,6 +23,8 @@ from pathlib import Path
 from squeezenext.accel.cost import simulate, sweep
 from squeezenext.accel.hardware import HardwareConfig, preset
 from squeezenext.accel.topology import CSV_COLUMNS, read_scalesim_csv
+from squeezenext.cli import run_script
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import cpu_kind, machine_summary
 from squeezenext.registry import model_plan
@@ -51,11 +53,21 @@ def reference_runs(scalesim_python: str | None) -> tuple[list[dict[str, object]]
         return json.loads(REFERENCE.read_text())["runs"], "recorded"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "runs.json"
-        subprocess.run(
-            [scalesim_python, str(ROOT / "benchmarks" / "scalesim_reference.py"), "--out", str(out)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        try:
+            process = subprocess.run(
+                [scalesim_python, str(ROOT / "benchmarks" / "scalesim_reference.py"), "--out", str(out)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except OSError as error:
+            raise SqueezeNextError(
+                f"--scalesim-python {scalesim_python} cannot be run ({error.strerror}); give the python of a venv "
+                "with scalesim 3.0.0 installed"
+            ) from None
+        if process.returncode != 0:
+            last = (process.stderr.strip().splitlines() or [f"exit status {process.returncode}"])[-1]
+            raise SqueezeNextError(f"SCALE-Sim's reference runs failed in {scalesim_python}: {last}")
         return json.loads(out.read_text())["runs"], "measured now"
 
 
@@ -139,4 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

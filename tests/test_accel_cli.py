@@ -135,4 +135,4 @@ def test_study_writes_report_plots_and_results(tmp_path: Path) -> None:
     row = next(line for line in report.splitlines() if line.startswith("| 16x16 | SqueezeNet 1.0 |"))
     assert f"| {speedup:.2f}x |" in row and f"| {energy_ratio:.2f}x |" in row
     committed = Path(__file__).resolve().parents[1] / "docs" / "study" / "REPORT.md"
-    assert report == committed.read_text(), "docs/study is stale: run `squeezenext study --out docs/study`"
+    assert report == committed.read_text(), "docs/study is stale: run `make docs`"

@@ -100,5 +100,5 @@ def test_reset_classifier() -> None:
     with torch.no_grad():
         assert model(x).shape == (2, model.num_features)
     assert isinstance(model.get_classifier(), torch.nn.Identity)
-    with pytest.raises(ValueError, match="num_classes must be an integer >= 0"):
+    with pytest.raises(ValueError, match="num_classes must be an integer from 0 to 1,048,576"):
         model.reset_classifier(-1)

@@ -78,7 +78,7 @@ def test_every_readme_command_runs_as_written(scratch: Path, capsys: pytest.Capt
         status = main(argv)
         captured = capsys.readouterr()
         assert status == 0, f"{line}\n{captured.err}"
-    assert (scratch / "model.int8.onnx").exists() and (scratch / "docs" / "study" / "REPORT.md").exists()
+    assert (scratch / "model.int8.onnx").exists() and (scratch / "runs" / "study" / "REPORT.md").exists()
 
 
 def test_every_readme_python_block_runs_as_written(scratch: Path) -> None:

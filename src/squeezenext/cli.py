@@ -8,14 +8,16 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
+from pathlib import Path
 from typing import NoReturn
 
 from squeezenext.accel.commands import add_simulate_parser, add_study_parser
 from squeezenext.argtypes import positive_int
 from squeezenext.deploy.commands import add_deploy_parsers
-from squeezenext.fileio import describe_os_error
+from squeezenext.errors import SIGNAL_EXIT_BASE, SqueezeNextError
+from squeezenext.fileio import describe_os_error, settle_created_folders
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS, STEM_KINDS
 from squeezenext.registry import get_spec, list_models
@@ -23,7 +25,7 @@ from squeezenext.search.commands import add_search_parser
 from squeezenext.sources import INPUT_SIZE_HELP, network_help, parse_network
 from squeezenext.specs import Provenance
 from squeezenext.tables import format_table
-from squeezenext.train.commands import SIGNAL_EXIT_BASE, add_train_parsers
+from squeezenext.train.commands import add_train_parsers
 from squeezenext.workload import analytic_workload, total_macs
 
 EXIT_INTERRUPTED = SIGNAL_EXIT_BASE + signal.SIGINT
@@ -147,14 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
-        return _main(argv)
+        status = _main(argv)
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        status = EXIT_INTERRUPTED
     except Terminated:
-        return EXIT_TERMINATED
+        status = EXIT_TERMINATED
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+    settle_created_folders(failed=status != 0)
+    return status
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -172,6 +176,28 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fail(str(error))
     except OSError as error:
         return _fail(describe_os_error(error, error.filename or "a file", "using"))
+
+
+def run_script(script_main: Callable[[], object]) -> NoReturn:
+    """Entry of a script in benchmarks/ (commands users run, under the same rules as the CLI): a library error
+    is one line and status 2, Ctrl-C and SIGTERM exit 130 and 143 after every ``finally`` has run."""
+    name = Path(sys.argv[0]).name
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        script_main()
+        status = 0
+    except SqueezeNextError as error:
+        print(f"{name}: error: {' '.join(str(error).split())}", file=sys.stderr)
+        status = getattr(error, "exit_status", 2)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        status = EXIT_INTERRUPTED
+    except Terminated:
+        print(f"{name}: terminated", file=sys.stderr)
+        status = EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    sys.exit(status)
 
 
 def _fail(message: str) -> int:

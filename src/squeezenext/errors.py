@@ -7,6 +7,9 @@ type keep working.
 
 from __future__ import annotations
 
+SIGNAL_EXIT_BASE = 128
+"""A command stopped by signal N exits with 128 + N (130 for Ctrl-C, 143 for SIGTERM), as shells report it."""
+
 
 class SqueezeNextError(ValueError):
     """A bad input or an impossible request; the message says what was wrong and what to do."""

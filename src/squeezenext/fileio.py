@@ -18,6 +18,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -124,13 +125,40 @@ def check_writable(path: str | Path, *, folder: bool = False) -> Path:
     if folder and target.exists() and not target.is_dir():
         raise OutputError(f"{target} exists and is not a folder")
     directory = target if folder else target.parent
+    missing = directory
+    while not missing.parent.exists() and missing.parent != missing:
+        missing = missing.parent
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        if not directory.exists():
+            directory.mkdir(parents=True)
+            _CREATED_FOLDERS.append(missing.absolute())
         with tempfile.NamedTemporaryFile(dir=directory, prefix=f".write-check{TEMPORARY_MARKER}"):
             pass
     except OSError as error:
         raise OutputError(describe_os_error(error, target)) from None
     return target
+
+
+def check_new_files(paths: Sequence[str | Path], *, overwrite: bool) -> None:
+    """Refuse output files that already exist unless ``overwrite`` (each is checked writable too)."""
+    for path in paths:
+        check_writable(path)
+    existing = [str(path) for path in paths if Path(path).exists()]
+    if existing and not overwrite:
+        raise OutputError(f"{', '.join(existing)} already exists; replace it with --overwrite or choose another name")
+
+
+_CREATED_FOLDERS: list[Path] = []
+"""Folders :func:`check_writable` created in this process (the outermost new one of each path)."""
+
+
+def settle_created_folders(*, failed: bool) -> None:
+    """At the end of a command: if it ``failed``, remove the folders :func:`check_writable` created that hold no
+    file (a command that fails leaves the file system as it found it); then forget them."""
+    while _CREATED_FOLDERS:
+        folder = _CREATED_FOLDERS.pop()
+        if failed and folder.is_dir() and not any(e.is_file() or e.is_symlink() for e in folder.rglob("*")):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -186,6 +214,10 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, d
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
+"""YAML 1.1 (PyYAML) reads ``1e-3`` as a string; YAML 1.2 and the command line read it as a number, and so do we."""
 
 
 def parse_yaml(text: str, source: str, error: type[Exception]) -> Any:
@@ -234,18 +266,23 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 @contextmanager
 def claimed_folder(
-    out: Path, entries: Sequence[str], *, resume: bool, overwrite: bool, kind: str, resume_hint: str
+    out: Path,
+    entries: Sequence[str],
+    *,
+    resume: bool = False,
+    overwrite: bool,
+    kind: str,
+    resume_hint: str | None = None,
 ) -> Iterator[None]:
     """Hold ``out`` for one job: writable, locked against a second job, stale temporaries removed.
 
     A folder that already holds one of ``entries`` (what the job writes) is refused unless the job continues
     it (``resume``) or replaces it (``overwrite``, which deletes exactly those entries first, under the lock).
-    ``kind`` names the job in messages ("a run"), ``resume_hint`` the option that continues it.
+    ``kind`` names the job in messages ("a run"), ``resume_hint`` the option that continues it (None: a job that
+    cannot be continued).
     """
     if resume and overwrite:
-        raise OutputError(
-            f"{resume_hint} continues the {kind} in the output folder and --overwrite deletes it; give one"
-        )
+        raise OutputError(f"{resume_hint} continues {kind} in the output folder and --overwrite deletes it; give one")
     created = not out.exists()
     check_writable(out, folder=True)
     try:
@@ -255,9 +292,10 @@ def claimed_folder(
             if existing and not resume:
                 if not overwrite:
                     listed = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
+                    resume_it = f"continue it with {resume_hint}, " if resume_hint else ""
                     raise OutputError(
-                        f"{out} already holds {kind} ({listed}); continue it with {resume_hint}, replace it with "
-                        "--overwrite, or choose another --out"
+                        f"{out} already holds {kind} ({listed}); {resume_it}replace it with --overwrite, or choose "
+                        "another --out"
                     )
                 for name in existing:
                     entry = out / name

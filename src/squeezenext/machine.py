@@ -103,3 +103,15 @@ def _cpuinfo_lines() -> list[str]:
         return CPUINFO.read_text().splitlines()
     except OSError:
         return []
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the kernel can give a new process without swapping (``MemAvailable`` of /proc/meminfo; None where
+    there is no such file)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

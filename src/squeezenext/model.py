@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from squeezenext.errors import ModelError
-from squeezenext.plan import POOL_KERNEL, POOL_STRIDE, BlockPlan, ConvSpec, FeaturePoint, NetworkPlan
+from squeezenext.plan import MAX_CLASSES, POOL_KERNEL, POOL_STRIDE, BlockPlan, ConvSpec, FeaturePoint, NetworkPlan
 from squeezenext.typedconfig import is_int
 
 BN_EPS = 1e-5
@@ -136,8 +136,8 @@ class SqueezeNext(nn.Module):
     def reset_classifier(self, num_classes: int) -> None:
         """A new, freshly initialized classifier with ``num_classes`` outputs (0: none; ``forward`` then
         returns the pooled features), as timm's ``reset_classifier``."""
-        if not is_int(num_classes) or num_classes < 0:
-            raise ModelError(f"num_classes must be an integer >= 0, got {num_classes!r}")
+        if not is_int(num_classes) or not 0 <= num_classes <= MAX_CLASSES:
+            raise ModelError(f"num_classes must be an integer from 0 to {MAX_CLASSES:,}, got {num_classes!r}")
         self.num_classes = num_classes
         self.plan = dataclasses.replace(self.plan, num_classes=num_classes)
         if num_classes == 0:

@@ -106,8 +106,17 @@ def cpu_session(path: str | Path, options: onnxruntime.SessionOptions | None = N
 
 
 def run(session: onnxruntime.InferenceSession, images: np.ndarray) -> np.ndarray:
-    """The session's first output for a batch of images."""
-    return np.asarray(session.run(None, {session.get_inputs()[0].name: images})[0])
+    """The session's first output for any number of images; a model exported with a fixed batch N runs them N
+    at a time (the last batch filled up by repeating its images, their outputs dropped)."""
+    name, fixed = session.get_inputs()[0].name, session.get_inputs()[0].shape[0]
+    if not isinstance(fixed, int) or fixed == len(images) or len(images) == 0:
+        return np.asarray(session.run(None, {name: images})[0])
+    outputs = []
+    for start in range(0, len(images), fixed):
+        chunk = images[start : start + fixed]
+        filled = chunk[np.arange(fixed) % len(chunk)]
+        outputs.append(np.asarray(session.run(None, {name: filled})[0])[: len(chunk)])
+    return np.concatenate(outputs)
 
 
 def node_kernels(model: onnx.ModelProto) -> dict[str, tuple[str, tuple[int, ...] | None]]:

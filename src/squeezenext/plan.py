@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from squeezenext.errors import ModelError
-from squeezenext.specs import SqueezeNextSpec
+from squeezenext.specs import MAX_CHANNELS, SqueezeNextSpec
 from squeezenext.typedconfig import is_int
 
 Flavor = Literal["official", "pytorchcv"]
@@ -28,6 +28,9 @@ pool (32-64 px inputs, as the public CIFAR ports). ``small-s2``: a 3x3 stride-2 
 inputs such as Fashion-MNIST: stage 1 runs at 14x14)."""
 
 POOL_KERNEL = 3
+MAX_CLASSES = 1 << 20
+"""The most classifier outputs a plan may have (over 45x ImageNet-21k's classes): a sanity bound that refuses a
+mistyped count before the classifier's allocation fails."""
 POOL_STRIDE = 2
 
 
@@ -332,8 +335,10 @@ def build_plan(
         raise ModelError(f"unknown flavor {flavor!r}; valid flavors: {', '.join(FLAVORS)}")
     if stem not in STEM_KINDS:
         raise ModelError(f"unknown stem {stem!r}; valid stems: {', '.join(STEM_KINDS)}")
-    for name, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+    for name, value, most in (("num_classes", num_classes, MAX_CLASSES), ("in_channels", in_channels, MAX_CHANNELS)):
         if not is_int(value) or value < 1:
             raise ModelError(f"{name} must be an integer >= 1, got {value!r}")
+        if value > most:
+            raise ModelError(f"{name} must be at most {most:,}, got {value:,}")
     builder = official_plan if flavor == "official" else pytorchcv_plan
     return builder(spec, num_classes=num_classes, in_channels=in_channels, stem=stem)

@@ -267,6 +267,8 @@ def _parse(value: str | Path | SqueezeNextSpec) -> NetworkSource:
             source = NetworkSource(kind, text, text.removeprefix(prefix))
             _check_peer_name(source, prefix.removesuffix(":"))
             return source
+    if Path(text).is_dir():
+        raise ModelError(f"{text} is a folder; a network is a name or a file ({', '.join(sorted(SUFFIXES))})")
     file_kind = SUFFIXES.get(Path(text).suffix.lower())
     if file_kind is None:
         if isinstance(value, Path) or Path(text).is_file():

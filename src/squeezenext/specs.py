@@ -37,6 +37,9 @@ class Provenance(StrEnum):
 
 STAGES = 4
 """SqueezeNext networks have four stages of blocks (paper Table 1)."""
+MAX_CHANNELS = 1 << 14
+"""The most channels a layer may have (width 64 at 256 base channels): a sanity bound, far beyond any published
+network, that turns a mistyped width or channel count into a clear refusal instead of an allocation failure."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,20 @@ class SqueezeNextSpec:
     def __post_init__(self) -> None:
         if len(self.blocks) != STAGES or any(not is_int(b) or b < 1 for b in self.blocks):
             raise ModelError(f"{self.name}: blocks must be four positive integers (one per stage), got {self.blocks}")
-        if not isinstance(self.width, int | float) or not math.isfinite(self.width) or self.width <= 0:
+        if (
+            not isinstance(self.width, int | float)
+            or isinstance(self.width, bool)
+            or not math.isfinite(self.width)
+            or self.width <= 0
+        ):
             raise ModelError(f"{self.name}: width multiplier must be a positive number, got {self.width!r}")
+        if max(STAGE_BASE_WIDTHS) * self.width > MAX_CHANNELS:
+            raise ModelError(
+                f"{self.name}: width multiplier {self.width:g} gives more than {MAX_CHANNELS:,} channels in a stage; "
+                f"the largest is {MAX_CHANNELS // max(STAGE_BASE_WIDTHS)}"
+            )
+        if not isinstance(self.v5_wiring, bool):
+            raise ModelError(f"{self.name}: v5_wiring must be true or false, got {self.v5_wiring!r}")
         if not is_int(self.stem_kernel) or self.stem_kernel < 1:
             raise ModelError(f"{self.name}: stem_kernel must be an integer >= 1, got {self.stem_kernel!r}")
         if not is_int(self.groups) or self.groups < 1:
@@ -87,8 +102,11 @@ class SqueezeNextSpec:
                     f"{base}; every stage width must be an integer multiple of 4 x groups "
                     f"({4 * self.groups}) so that C/2 and C/4 split evenly. Choose e.g. 0.5, 1.0, 1.5, 2.0."
                 )
-        if not all(is_int(c) and c >= 1 for c in (self.stem_channels, self.head_channels)):
-            raise ModelError(f"{self.name}: stem_channels and head_channels must be >= 1")
+        if not all(is_int(c) and 1 <= c <= MAX_CHANNELS for c in (self.stem_channels, self.head_channels)):
+            raise ModelError(
+                f"{self.name}: stem_channels and head_channels must be integers from 1 to {MAX_CHANNELS:,}, got "
+                f"{self.stem_channels!r} and {self.head_channels!r}"
+            )
 
     @property
     def stage_widths(self) -> tuple[int, ...]:

@@ -33,6 +33,8 @@ def describe(expected: Any) -> str:
         items = get_args(expected)
         element = items[0]
         count = "" if len(items) == 2 and items[1] is Ellipsis else f"{len(items)} "
+        if get_origin(element) is Literal:
+            return f"a list of {count}values from {', '.join(map(str, get_args(element)))}"
         return f"a list of {count}{describe(element).removeprefix('a ').removeprefix('an ')}s"
     if origin in (Union, types.UnionType):
         return " or ".join(describe(option) for option in get_args(expected))

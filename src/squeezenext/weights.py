@@ -10,6 +10,7 @@ checkpoint; its ``model`` entry), a pytorchcv SqueezeNext ``.pth`` (keys mapped 
 from __future__ import annotations
 
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,15 @@ def safe_load(path: str | Path) -> Any:
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of files it then refuses
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        if _is_plain_pickle(path):
+            raise CheckpointError(
+                f"{path} was refused: it is a plain Python pickle (pickle.dump), not a PyTorch file, and loading "
+                "one could run code; save the weights with torch.save(model.state_dict(), path)"
+            ) from None
         if "global" not in str(error).lower():  # not a pickle of Python objects: a damaged or foreign file
             raise CheckpointError(f"{path} is not a readable checkpoint (not a PyTorch file, or damaged)") from None
         raise CheckpointError(
@@ -42,6 +50,19 @@ def safe_load(path: str | Path) -> Any:
     except Exception as error:  # torch raises several types for truncated or foreign files
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise CheckpointError(f"{path} is not a readable checkpoint ({type(error).__name__}: {first_line})") from None
+
+
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+"""How a legacy (non-zip) ``torch.save`` file opens: protocol 2, then its magic number pickled as a LONG1."""
+
+
+def _is_plain_pickle(path: Path) -> bool:
+    """Whether ``path`` is a Python pickle written by ``pickle.dump`` (protocol 2 or later: it opens with the
+    PROTO opcode, 0x80), not by ``torch.save``, whose files are zip archives or open with its magic number."""
+    with path.open("rb") as handle:
+        head = handle.read(len(_TORCH_LEGACY_MAGIC))
+    is_pickle = len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= pickle.HIGHEST_PROTOCOL
+    return is_pickle and head != _TORCH_LEGACY_MAGIC
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -83,6 +104,12 @@ def load_state_dict_checked(module: nn.Module, state_dict: Any, source: str) -> 
             detail = f"{unexpected[0]} is not in the model"
         total = len(missing) + len(unexpected) + len(wrong)
         raise CheckpointError(f"{source} does not fit the model: {detail} ({total} tensors differ)")
+    damaged = [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if damaged:
+        raise CheckpointError(
+            f"{source}: {damaged[0]} holds NaN or infinite values ({len(damaged)} tensors do): the weights are "
+            "damaged, e.g. by a training run that diverged; use an earlier checkpoint"
+        )
     module.load_state_dict(dict(state_dict))
 
 

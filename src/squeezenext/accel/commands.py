@@ -20,7 +20,7 @@ from squeezenext.accel.hardware import (
 )
 from squeezenext.accel.topology import write_scalesim_csv
 from squeezenext.argtypes import positive_int
-from squeezenext.fileio import atomic_write_text, check_writable, output_lock
+from squeezenext.fileio import atomic_write_text, check_new_files, claimed_folder
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS
 from squeezenext.sources import INPUT_SIZE_HELP, SQUEEZENEXT_KINDS, network_help, parse_network
@@ -147,9 +147,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     source = parse_network(args.network)
     hardware = hardware_from_args(args)
     policy = policy_from_args(args)
-    for output in (args.write_topology, args.csv, args.plot):
-        if output is not None:
-            check_writable(output)
+    check_new_files([o for o in (args.write_topology, args.csv, args.plot) if o is not None], overwrite=args.overwrite)
     workload = source.workload(args.input_size, flavor=args.flavor)
     layers = workload.layers
     costs = simulate(layers, hardware, policy)
@@ -206,15 +204,15 @@ def add_simulate_parser(commands: Any) -> None:
     parser.add_argument("--csv", type=Path, help="write per-layer results to this CSV file")
     parser.add_argument("--plot", type=Path, help="write per-layer time/energy/utilization plots (PNG)")
     parser.add_argument("--write-topology", type=Path, help="write the workload as a SCALE-Sim topology CSV")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing --csv, --plot, --write-topology")
     parser.set_defaults(func=cmd_simulate)
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from squeezenext.accel.study import run_study
+    from squeezenext.accel.study import STUDY_ENTRIES, run_study
 
     policy = policy_from_args(args)
-    check_writable(args.out, folder=True)
-    with output_lock(args.out):
+    with claimed_folder(args.out, STUDY_ENTRIES, overwrite=args.overwrite, kind="a study"):
         run_study(args.out, hardware_name=args.hardware, policy=policy)
     report = Path(args.out) / "REPORT.md"
     print(report.read_text())
@@ -230,5 +228,6 @@ def add_study_parser(commands: Any) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("docs/study"), help="report folder (default docs/study)")
     parser.add_argument("--hardware", default=DEFAULT_HARDWARE, help="preset name or YAML file")
+    parser.add_argument("--overwrite", action="store_true", help="replace a study already in --out")
     add_policy_arguments(parser)
     parser.set_defaults(func=cmd_study)

@@ -60,7 +60,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from squeezenext.accel.hardware import DATAFLOWS, ConfigError, HardwareConfig
+from squeezenext.accel.hardware import DATAFLOWS, ConfigError, HardwareConfig, resolve_hardware
 from squeezenext.workload import LayerDesc
 
 Policy = Literal["ws", "os", "is", "time", "energy", "edp"]
@@ -72,6 +72,8 @@ RF_ACCESSES_PER_MAC = 3
 """Register-file accesses per MAC: stationary operand, streamed operand, partial-sum update."""
 
 IntArray = npt.NDArray[np.int64]
+MAX_CYCLES = 2**62
+"""Cycle counts the model refuses to reach: a layer's cycles are summed over layers and designs in int64."""
 MAX_LAYER_WORK = 2**44
 """Largest per-layer MAC count (and input words x passes) accepted: about 1.8e13, thousands of times the
 largest layer of any ImageNet network. With PE arrays of at most 2^16 per side (hardware.MAX_ARRAY_SIDE),
@@ -359,6 +361,12 @@ def cost_arrays(layers: LayerArrays, hardware: HardwareArrays) -> dict[str, npt.
 
     dram_words = dram_ifmap + dram_filter + dram_ofmap + dram_psum
     transfer_cycles = np.ceil(dram_words * hardware.word_bytes[None, :, None] / hardware.dram_bandwidth[None, :, None])
+    if transfer_cycles.size and not float(transfer_cycles.max()) < MAX_CYCLES:
+        slowest = float(hardware.dram_bandwidth.min())
+        raise ConfigError(
+            f"a DRAM bandwidth of {slowest:g} bytes/cycle makes a layer's transfers take more than 2^62 cycles, "
+            "beyond what the cost model counts; give a larger dram_bandwidth"
+        )
     stall_cycles = np.maximum(0, transfer_cycles.astype(np.int64) - compute_cycles)
 
     rf = RF_ACCESSES_PER_MAC * macs
@@ -391,6 +399,12 @@ def cost_arrays(layers: LayerArrays, hardware: HardwareArrays) -> dict[str, npt.
         "energy_gb": gb_total * e[..., 3:4],
         "energy_dram": dram_words * e[..., 4:5],
     }
+    for level in ("energy_mac", "energy_rf", "energy_array", "energy_gb", "energy_dram"):
+        if not np.all(np.isfinite(values[level])):
+            raise ConfigError(
+                f"{level.removeprefix('energy_')} energy per access is too large: a layer's energy overflows to "
+                "infinity; give smaller energy costs (the unit is arbitrary, Eyeriss's table is 1/1/2/6/200)"
+            )
     shape = np.broadcast_shapes(*(v.shape for v in values.values()))
     return {key: np.broadcast_to(value, shape) for key, value in values.items()}
 
@@ -426,12 +440,23 @@ def _check_policy(policy: str, configs: Sequence[HardwareConfig]) -> Policy:
     return policy
 
 
-def simulate(layers: Sequence[LayerDesc], hardware: HardwareConfig, policy: str = DEFAULT_POLICY) -> list[Cost]:
-    """Per-layer costs on one accelerator; ``policy``: a dataflow, or ``time``/``energy``/``edp`` (the best per
-    layer of the dataflows the hardware supports, ``HardwareConfig.dataflows``).
+def as_hardware(hardware: HardwareConfig | str) -> HardwareConfig:
+    """A hardware config given as itself, a preset name or a YAML file's path."""
+    if isinstance(hardware, HardwareConfig):
+        return hardware
+    if isinstance(hardware, str):
+        return resolve_hardware(hardware)
+    raise ConfigError(f"hardware must be a HardwareConfig, a preset name or a YAML file, got {type(hardware).__name__}")
+
+
+def simulate(layers: Sequence[LayerDesc], hardware: HardwareConfig | str, policy: str = DEFAULT_POLICY) -> list[Cost]:
+    """Per-layer costs on one accelerator (a config, a preset name or a YAML file); ``policy``: a dataflow, or
+    ``time``/``energy``/``edp`` (the best per layer of the dataflows the hardware supports,
+    ``HardwareConfig.dataflows``).
 
     ``sum(simulate(...))`` is the network total.
     """
+    hardware = as_hardware(hardware)
     chosen_policy = _check_policy(policy, [hardware])
     arrays = LayerArrays.from_layers(layers)
     hw = HardwareArrays.from_configs([hardware])
@@ -480,14 +505,16 @@ class SweepResult:
 
 def sweep(
     networks: Iterable[Sequence[LayerDesc]],
-    configs: Sequence[HardwareConfig],
+    configs: Sequence[HardwareConfig | str],
     policy: str = "time",
 ) -> SweepResult:
-    """Totals of many networks on many configs in one vectorized evaluation."""
+    """Totals of many networks on many configs (configs, preset names or YAML files) in one vectorized
+    evaluation."""
     if not configs:
         raise ConfigError("sweep needs at least one hardware config")
-    chosen_policy = _check_policy(policy, configs)
-    hw = HardwareArrays.from_configs(configs)
+    hardware = [as_hardware(config) for config in configs]
+    chosen_policy = _check_policy(policy, hardware)
+    hw = HardwareArrays.from_configs(hardware)
     all_layers: list[LayerDesc] = []
     owner: list[int] = []
     for index, layers in enumerate(networks):

@@ -311,6 +311,10 @@ def paper_ratio_table(study: Study, sizes: tuple[int, ...]) -> str:
     return markdown_table([*headers, "with IS too: speed-up / energy"], rows)
 
 
+STUDY_ENTRIES = ("REPORT.md", "results.json", "networks.png")
+"""Files that mark a folder as holding a study (``study --overwrite`` replaces them; the rest is rewritten)."""
+
+
 def write_study(study: Study, out: str | Path) -> None:
     """``REPORT.md``, ``results.json``, per-layer CSVs and the plots, under ``out``."""
 

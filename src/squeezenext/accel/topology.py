@@ -44,8 +44,11 @@ def read_scalesim_csv(path: str | Path) -> list[LayerDesc]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"topology file {path} does not exist")
-    with path.open(newline="") as handle:
-        rows = list(csv.reader(handle))
+    try:
+        with path.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ConfigError(f"{path} is not a text CSV file ({error}); expected a SCALE-Sim topology") from None
     if not rows:
         raise ConfigError(f"{path}: empty file; expected a header line and one row per layer")
     if _is_layer_row(rows[0]):

@@ -15,7 +15,7 @@ from squeezenext.deploy.backends import BACKENDS, INSTALL_HINT, PROFILE_BACKENDS
 from squeezenext.deploy.quantize import DEFAULT_CALIBRATION_IMAGES
 from squeezenext.deploy.timing import WARMUP_RUNS
 from squeezenext.errors import OutputError, SqueezeNextError
-from squeezenext.fileio import check_writable, json_text, output_lock, write_json
+from squeezenext.fileio import check_new_files, check_writable, json_text, output_lock, write_json
 from squeezenext.machine import CPU_KIND_PLACEHOLDER, default_threads, with_cpu_kind
 from squeezenext.onnx_io import ONNX_SUFFIX
 from squeezenext.plan import FLAVORS, STEM_KINDS
@@ -93,6 +93,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         calibration_images=args.calibration_images,
         evaluate=not args.no_eval,
     )
+    check_new_files(request.outputs(), overwrite=args.overwrite)
     report = export_model(loaded, request, _dataset_images)
     if args.json:
         print(json_text(report), end="")
@@ -173,9 +174,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     models = args.models if args.models is not None else default_models()
     args.json, args.plot = (None if path is None else with_cpu_kind(path) for path in (args.json, args.plot))
-    for output in (args.json, args.plot):
-        if output is not None:
-            check_writable(output)
+    check_new_files([output for output in (args.json, args.plot) if output is not None], overwrite=args.overwrite)
     threads = args.threads or default_threads()
     with output_lock(args.json):
         payload = run_benchmark(
@@ -222,9 +221,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from squeezenext.tables import format_table
 
     out: Path = with_cpu_kind(args.out)
-    check_writable(out)
-    if out.exists() and not args.overwrite:
-        raise OutputError(f"{out} already exists; replace it with --overwrite or choose another --out")
+    check_new_files([out], overwrite=args.overwrite)
     request = CalibrationRequest(
         backend=args.backend,
         threads=args.threads,
@@ -255,6 +252,7 @@ def add_deploy_parsers(commands: Any) -> None:
     export.add_argument("model", help=network_help(MODULE_KINDS))
     export.add_argument("--out", type=Path, required=True, help="the fp32 model, NAME.onnx (int8: NAME.int8.onnx)")
     export.add_argument("--batch", type=_batch, default=None, help="a fixed batch size (default: dynamic)")
+    export.add_argument("--overwrite", action="store_true", help="replace files the export would write")
     export.add_argument(
         "--input-size",
         type=positive_int,
@@ -341,10 +339,12 @@ def add_deploy_parsers(commands: Any) -> None:
     bench.add_argument(
         "--json",
         type=Path,
-        default=Path(f"benchmarks/results/bench-{CPU_KIND_PLACEHOLDER}.json"),
-        help=f"results; {CPU_KIND_PLACEHOLDER} in the path becomes this CPU's kind, e.g. amd-avx2, intel-amx",
+        default=Path(f"runs/bench-{CPU_KIND_PLACEHOLDER}.json"),
+        help=f"results (default runs/bench-{CPU_KIND_PLACEHOLDER}.json); {CPU_KIND_PLACEHOLDER} in the path becomes "
+        "this CPU's kind, e.g. amd-avx2, intel-amx",
     )
     bench.add_argument("--plot", type=Path, help=f"latency bar chart (PNG; {CPU_KIND_PLACEHOLDER} as in --json)")
+    bench.add_argument("--overwrite", action="store_true", help="replace existing --json and --plot files")
     bench.set_defaults(func=cmd_bench)
 
     profile = commands.add_parser(

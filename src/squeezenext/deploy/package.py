@@ -50,6 +50,20 @@ class ExportRequest:
     evaluate: bool = True
     """Measure the int8 files' top-1 on a checkpoint's test split."""
 
+    def outputs(self) -> list[Path]:
+        """Every file the export writes."""
+        paths = [self.out]
+        if self.int8:
+            paths.append(int8_path(self.out))
+        if self.fp16:
+            paths.append(fp16_path(self.out))
+        if self.executorch:
+            pte = self.out.with_suffix(".pte")
+            paths += [pte, int8_path(pte)] if self.int8 else [pte]
+        if self.openvino:
+            paths += [self.out.with_suffix(".xml"), self.out.with_suffix(".bin")]
+        return paths
+
 
 def export_model(loaded: LoadedModel, request: ExportRequest, dataset_images: DatasetImages) -> dict[str, Any]:
     """Write every format ``request`` asks for; return the report (paths, sizes, errors against fp32, accuracy)."""
@@ -60,8 +74,8 @@ def export_model(loaded: LoadedModel, request: ExportRequest, dataset_images: Da
         import torch
 
         verify = torch.from_numpy(dataset_images(loaded, None, 16, "test")[0])
-        if request.batch is not None:
-            verify = verify[: request.batch]
+        if request.batch is not None:  # exactly the fixed batch: the first images, repeated if there are fewer
+            verify = verify[torch.arange(request.batch) % len(verify)]
     calibration: np.ndarray | None = None
     calibration_data = request.calibration or data or "fake"
     if request.int8:  # before anything is written: bad calibration data fails first

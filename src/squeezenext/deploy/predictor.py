@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from squeezenext import onnx_io
 from squeezenext.errors import SqueezeNextError
+from squeezenext.images import from_array, open_image
 from squeezenext.preprocessing import TRANSFORMS, Preprocessing
 from squeezenext.sources import SourceKind, parse_network
 from squeezenext.transforms import build_transforms
@@ -82,15 +83,9 @@ class Predictor:
 
     def _prepare(self, image: ImageInput) -> torch.Tensor:
         if isinstance(image, str | Path):
-            try:
-                with Image.open(image) as opened:
-                    image = opened.convert(self._mode)
-            except FileNotFoundError:
-                raise PredictorError(f"image {image} does not exist") from None
-            except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-                raise PredictorError(f"cannot read image {image}: {error}") from None
+            image = open_image(image, self._mode, PredictorError)
         elif isinstance(image, np.ndarray):
-            image = Image.fromarray(image.astype(np.uint8)).convert(self._mode)
+            image = from_array(image, self._mode, "the image array", PredictorError)
         else:
             image = image.convert(self._mode)
         return self._transform(image, 0)

@@ -36,7 +36,7 @@ from squeezenext.deploy.backends import (
 )
 from squeezenext.deploy.timing import WARMUP_RUNS, input_shape
 from squeezenext.errors import SqueezeNextError
-from squeezenext.machine import cpu_label, machine_summary
+from squeezenext.machine import available_memory_bytes, cpu_label, machine_summary
 from squeezenext.sources import BENCH_KINDS, NetworkSource, SourceKind, parse_network
 from squeezenext.tables import format_table, markdown_table
 
@@ -222,6 +222,29 @@ def _runtime_version(backend: str) -> str:
     return f"onnxruntime {onnxruntime.__version__}"
 
 
+RUNTIME_MEMORY_FACTOR = 3
+"""Bytes a runtime holds per byte of the largest layer's input and output: both, plus its arena's slack."""
+
+
+def _check_memory(source: NetworkSource, size: int, batch: int) -> None:
+    """Refuse a batch whose activations cannot fit in this machine's available memory (the kernel would kill
+    the process without a message)."""
+    available = available_memory_bytes()
+    layers = source.workload(size).layers
+    if available is None or not layers:
+        return
+    largest = max(
+        layer.in_hw[0] * layer.in_hw[1] * layer.in_channels + layer.out_hw[0] * layer.out_hw[1] * layer.out_channels
+        for layer in layers
+    )
+    needed = RUNTIME_MEMORY_FACTOR * 4 * largest * batch
+    if needed > available:
+        raise SqueezeNextError(
+            f"batch {batch} needs about {needed / 2**30:.1f} GiB for {source.argument}'s activations, more than the "
+            f"{available / 2**30:.1f} GiB this machine has available; use a smaller --batch"
+        )
+
+
 def profile(
     network: str | NetworkSource, backend: str = "onnxruntime", *, batch: int = 1, input_size: int = 224,
     threads: int = 1, runs: int = 50, rounds: int = 1,
@@ -243,6 +266,7 @@ def profile(
             f"{', '.join(AS_GIVEN_BACKENDS)}, which run it as given"
         )
     channels, size = input_shape(source, input_size, [batch])
+    _check_memory(source, size, batch)
     x = np.random.default_rng(0).standard_normal((batch, channels, size, size)).astype(np.float32)
     with tempfile.TemporaryDirectory(prefix="squeezenext-profile-") as work:
         if is_file:

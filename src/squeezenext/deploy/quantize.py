@@ -23,11 +23,16 @@ CALIBRATION_BATCH = 32
 class _Batches:
     """onnxruntime's CalibrationDataReader protocol over an array of preprocessed images."""
 
-    def __init__(self, input_name: str, images: np.ndarray) -> None:
+    def __init__(self, input_name: str, images: np.ndarray, fixed_batch: int) -> None:
+        """``fixed_batch``: the model's batch size, 0 for a dynamic one (then batches of CALIBRATION_BATCH); a
+        fixed-batch model gets exactly that many images each time, the last batch filled up by repetition (which
+        leaves the min/max ranges unchanged)."""
         self.input_name = input_name
-        self.batches: Iterator[np.ndarray] = iter(
-            [images[i : i + CALIBRATION_BATCH] for i in range(0, len(images), CALIBRATION_BATCH)]
-        )
+        size = fixed_batch or CALIBRATION_BATCH
+        chunks = [images[i : i + size] for i in range(0, len(images), size)]
+        if fixed_batch:
+            chunks = [chunk[np.arange(size) % len(chunk)] for chunk in chunks]
+        self.batches: Iterator[np.ndarray] = iter(chunks)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         batch = next(self.batches, None)
@@ -50,7 +55,9 @@ def quantize_int8(fp32_path: str | Path, out: str | Path, calibration: np.ndarra
         quantize_static(
             str(prepared),
             str(tmp),
-            _Batches(input_name, calibration.astype(np.float32)),
+            _Batches(
+                input_name, calibration.astype(np.float32), model.graph.input[0].type.tensor_type.shape.dim[0].dim_value
+            ),
             quant_format=QuantFormat.QDQ,
             per_channel=True,
             activation_type=QuantType.QUInt8,

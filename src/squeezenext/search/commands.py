@@ -13,6 +13,7 @@ from squeezenext.errors import SqueezeNextError
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.search.accuracy import DEFAULT_RUNGS
 from squeezenext.search.latency import LATENCY_BACKEND, LATENCY_BACKENDS
+from squeezenext.search.request import DEFAULT_TRIALS
 from squeezenext.sources import SQUEEZENEXT_KINDS, network_help, parse_network
 
 DEFAULT_OUT = Path("runs/search")
@@ -74,7 +75,7 @@ def _request(args: argparse.Namespace, accelerator: bool = True) -> Any:
         objectives=parse_objectives(args.objective),
         constraints=tuple(Constraint.parse(text) for text in args.constraint),
         sampler=args.sampler,
-        trials=args.trials,
+        trials=args.trials or DEFAULT_TRIALS,
         storage=storage,
         resume=args.resume,
         seed=args.seed,
@@ -134,7 +135,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from squeezenext.accel.hardware import cpu_profile_path
     from squeezenext.fileio import claimed_folder
     from squeezenext.search.report import SEARCH_ENTRIES, front_markdown, front_points, search_json, write_search
-    from squeezenext.search.run import run_search, space_size
+    from squeezenext.search.run import exhaustive, run_search, space_size
+    from squeezenext.search.storage import check_storage_folder
 
     profile_path = cpu_profile_path(args.hardware)
     request = _request(args, accelerator=profile_path is None)
@@ -142,10 +144,23 @@ def cmd_search(args: argparse.Namespace) -> int:
         return search_on_cpu(args, request, profile_path)
     if args.latency_backend is not None and "latency_ms" not in request.measured_metrics():
         raise SqueezeNextError("--latency-backend applies to the latency objective or a latency_ms constraint")
+    if args.storage is not None:
+        check_storage_folder(args.storage)
     if request.sampler == "auto" and (args.storage or args.resume):
         raise SqueezeNextError("--storage and --resume need an Optuna sampler: add --sampler nsga2 (or tpe)")
     size = space_size(request)
+    if args.trials is not None and exhaustive(request.sampler, size):
+        raise SqueezeNextError(
+            f"--trials counts Optuna trials, but this space ({size:,} designs) is searched exhaustively; drop "
+            "--trials, or add --sampler nsga2 (or tpe)"
+        )
     out = Path(args.out)
+    finished = [name for name in SEARCH_ENTRIES if (out / name).exists()]
+    if args.resume and args.storage is None and finished and STORAGE_FILE not in finished:
+        raise SqueezeNextError(
+            f"{out} holds a search without {STORAGE_FILE} (exhaustive, or stored elsewhere): there is nothing here to "
+            "--resume; give its --storage, replace it with --overwrite, or choose another --out"
+        )
     with claimed_folder(out, SEARCH_ENTRIES, resume=args.resume, overwrite=args.overwrite, kind="a search",
                         resume_hint="--resume (Optuna samplers)"):  # fmt: skip
         with tqdm(total=request.trials if request.sampler in ("nsga2", "tpe") else size, disable=None,
@@ -203,7 +218,11 @@ def add_search_parser(commands: Any) -> None:
                         help="e.g. 'params<=930016', 'macs<=300e6', 'blocks==21' (repeatable)")  # fmt: skip
     parser.add_argument("--sampler", choices=("auto", "exhaustive", "nsga2", "tpe"), default="auto",
                         help="auto: exhaustive up to 5,000,000 candidates, else nsga2")  # fmt: skip
-    parser.add_argument("--trials", type=positive_int, default=200, help="Optuna samplers: finished trials in all")
+    parser.add_argument(
+        "--trials",
+        type=positive_int,
+        help=f"Optuna samplers: finished trials in all, feasible or not (default {DEFAULT_TRIALS})",
+    )
     parser.add_argument("--storage", help="Optuna storage URL shared by workers (default sqlite:///OUT/search.db)")
     parser.add_argument("--resume", action="store_true", help="continue the search in the storage (Optuna samplers)")
     parser.add_argument("--overwrite", action="store_true", help="delete the search already in --out first")

@@ -70,7 +70,7 @@ class Constraint:
 
     @classmethod
     def parse(cls, text: str) -> Constraint:
-        match = _CONSTRAINT.match(text)
+        match = _CONSTRAINT.match(text) if isinstance(text, str) else None
         if not match:
             raise SearchError(
                 f"cannot parse constraint {text!r}; write KEY<=VALUE (or >=, <, >, ==), e.g. 'params<=930016'"
@@ -150,6 +150,8 @@ def pareto_front(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
+    if not np.all(np.isfinite(values)):
+        raise SearchError("an objective is not a finite number (NaN or infinity); no Pareto front can rank it")
     span = np.ptp(values, axis=0)
     normalized = (values - values.min(axis=0)) / np.where(span > 0, span, 1.0)
     score = normalized.sum(axis=1)

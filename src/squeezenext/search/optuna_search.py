@@ -17,7 +17,6 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -30,6 +29,7 @@ from squeezenext.search.latency import onnx_latency_ms
 from squeezenext.search.objectives import MAXIMIZED, METRICS, OBJECTIVES
 from squeezenext.search.request import STUDY_NAME, Candidate, SearchRequest, SearchResult, select_front
 from squeezenext.search.space import SearchError, Template
+from squeezenext.search.storage import masked, sqlite_path
 from squeezenext.sources import parse_network
 from squeezenext.specs import SqueezeNextSpec
 
@@ -199,18 +199,25 @@ def _storage(url: str | None) -> Any:
 
 @contextlib.contextmanager
 def _creation_lock(url: str | None) -> Iterator[None]:
-    """Workers on one machine create a SQLite storage one at a time (a lock file beside the database)."""
-    if url is None or not url.startswith("sqlite:///"):
+    """Workers on one machine create an SQLite storage one at a time (an advisory lock on the database file
+    itself, which SQLite's own POSIX locks do not see); a database file this call created and left empty is
+    removed when the creation fails."""
+    database = None if url is None else sqlite_path(url)
+    if database is None:
         yield
         return
-    lock = Path(url.removeprefix("sqlite:///") + ".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    created = not database.exists()
+    try:
+        with database.open("ab") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    except BaseException:
+        if created and database.is_file() and database.stat().st_size == 0:
+            database.unlink()
+        raise
 
 
 def _open_study(request: SearchRequest, sampler_name: str) -> Any:
@@ -236,14 +243,16 @@ def _open_study(request: SearchRequest, sampler_name: str) -> Any:
         except optuna.exceptions.DuplicatedStudyError:
             raise SearchError(
                 f"the storage already holds a search ({STUDY_NAME}); continue it with --resume (every worker of a "
-                "shared storage passes --resume), or use --overwrite / another --out or --storage"
+                "shared storage passes --resume), start afresh in another --storage, or delete the study: "
+                f"optuna delete-study --study-name {STUDY_NAME} --storage URL"
             ) from None
         except Exception as error:  # SQLAlchemy's connection errors, bad URLs, missing drivers
             detail = " ".join(str(error).split())[:300]
             if any(race in detail for race in SCHEMA_RACES) and attempt + 1 < OPEN_ATTEMPTS:
                 time.sleep(0.2 * (attempt + 1))  # another worker is creating the same tables: open it again
                 continue
-            raise SearchError(f"cannot open the Optuna storage {request.storage!r}: {detail}") from None
+            url = masked(request.storage or "")
+            raise SearchError(f"cannot open the Optuna storage {url!r}: {masked(detail)}") from None
     definition = _definition(request)
     stored = study.user_attrs.get("definition")
     if stored is None:

@@ -27,7 +27,6 @@ SEARCH_ENTRIES = (
     "specs",
     "hardware",
     "search.db",
-    "search.db.lock",
 )
 """What a search writes into its folder (``--overwrite`` removes exactly these)."""
 MEASURED_COLUMNS = (*sorted(MEASURED), "trained_images")
@@ -204,6 +203,11 @@ def write_search(result: SearchResult, out: str | Path) -> None:
         if point["hardware_file"]:
             data = candidate.hardware.to_dict()
             atomic_write_text(out / point["hardware_file"], yaml.safe_dump(data, sort_keys=False))
+    for folder, key in (("specs", "spec"), ("hardware", "hardware_file")):  # a resumed search's front may shrink
+        kept = {out / point[key] for point in points if point[key]}
+        for stale in sorted((out / folder).glob("front-*")):
+            if stale not in kept:
+                stale.unlink()
     write_json(out / "front.json", search_json(result))
     atomic_write_text(out / "front.csv", front_csv(points))
     atomic_write_text(out / "front.md", front_markdown(result, points))

@@ -25,6 +25,7 @@ from squeezenext.search.objectives import (
     total_violation,
 )
 from squeezenext.search.space import HardwareSpace, NetworkSpace, SearchError, Template
+from squeezenext.search.storage import check_storage
 from squeezenext.specs import SqueezeNextSpec
 
 SpaceKind = Literal["network", "hardware", "both"]
@@ -32,6 +33,8 @@ SPACE_KINDS: tuple[SpaceKind, ...] = ("network", "hardware", "both")
 Sampler = Literal["auto", "exhaustive", "nsga2", "tpe"]
 SAMPLERS: tuple[Sampler, ...] = ("auto", "exhaustive", "nsga2", "tpe")
 STUDY_NAME = "squeezenext-search"
+DEFAULT_TRIALS = 200
+"""Finished trials an Optuna search runs unless told (``--trials``)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class SearchRequest:
     objectives: tuple[str, ...] = ("time", "energy")
     constraints: tuple[Constraint, ...] = ()
     sampler: Sampler = "auto"
-    trials: int = 200
+    trials: int = DEFAULT_TRIALS
     storage: str | None = None
     resume: bool = False
     seed: int = 0
@@ -59,7 +62,21 @@ class SearchRequest:
     """The runtime the ``latency`` objective times designs in (:mod:`squeezenext.search.latency`)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.objectives, str) or not all(isinstance(o, str) for o in self.objectives):
+            raise SearchError(f"objectives must be a tuple of names ({', '.join(OBJECTIVES)}), got {self.objectives!r}")
+        unknown = [o for o in self.objectives if o not in OBJECTIVES]
+        if unknown:
+            raise SearchError(f"unknown objective(s) {', '.join(map(repr, unknown))}; valid: {', '.join(OBJECTIVES)}")
+        if isinstance(self.constraints, str):
+            raise SearchError(f"constraints must be a tuple (one KEY<=VALUE each), got the string {self.constraints!r}")
+        object.__setattr__(  # a constraint given as text, as the command line gives it, is parsed here
+            self,
+            "constraints",
+            tuple(c if isinstance(c, Constraint) else Constraint.parse(c) for c in self.constraints),
+        )
         check_rungs(self.rungs)
+        if self.storage is not None:
+            check_storage(self.storage)
         if "latency_ms" in self.measured_metrics():
             check_latency_backend(self.latency_backend)
         if self.space not in SPACE_KINDS:

@@ -105,6 +105,11 @@ def reference_metrics(request: SearchRequest, hardware: HardwareConfig) -> dict[
     return result
 
 
+def exhaustive(sampler: str, size: int) -> bool:
+    """Whether a search of ``size`` candidates with ``sampler`` is exhaustive (``auto``: up to the limit)."""
+    return sampler == "exhaustive" or (sampler == "auto" and size <= EXHAUSTIVE_LIMIT)
+
+
 def run_search(request: SearchRequest, progress: Callable[[int, int], None] | None = None) -> SearchResult:
     """Search the request's space and return the feasible Pareto front (nothing is written; see
     :func:`squeezenext.search.report.write_search`). ``progress(done, total)`` is called as work proceeds."""
@@ -112,9 +117,9 @@ def run_search(request: SearchRequest, progress: Callable[[int, int], None] | No
     _check_metric_keys(request, spec)
     base_hardware = resolve_hardware(request.hardware)
     size = space_size(request)
-    sampler = request.sampler
+    sampler = "exhaustive" if exhaustive(request.sampler, size) else request.sampler
     if sampler == "auto":
-        sampler = "exhaustive" if size <= EXHAUSTIVE_LIMIT else "nsga2"
+        sampler = "nsga2"
     if sampler == "exhaustive" and request.measured_metrics():
         raise SearchError(
             f"{', '.join(sorted(request.measured_metrics()))} is measured per design (seconds each); use --sampler "

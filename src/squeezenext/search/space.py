@@ -11,12 +11,13 @@ budget, global-buffer sizes and splits, DRAM bandwidths and the dataflows the ar
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from squeezenext.accel.hardware import Dataflow, HardwareConfig
+from squeezenext.accel.hardware import MAX_ARRAY_SIDE, Dataflow, HardwareConfig
 from squeezenext.errors import SqueezeNextError
 from squeezenext.specs import STAGES, Provenance, SqueezeNextSpec
 from squeezenext.typedconfig import check_fields
@@ -168,8 +169,16 @@ class HardwareSpace:
         check_fields(self, SearchError)
         if self.pe_budget < 1 or self.min_side < 1:
             raise SearchError("pe_budget and min_side must be >= 1")
+        if self.pe_budget > MAX_ARRAY_SIDE**2:
+            raise SearchError(
+                f"pe_budget {self.pe_budget:,} is more than the largest array the cost model takes "
+                f"({MAX_ARRAY_SIDE} x {MAX_ARRAY_SIDE} = {MAX_ARRAY_SIDE**2:,} PEs)"
+            )
         if not self.shapes():
-            raise SearchError(f"no array of {self.pe_budget} PEs has both sides >= {self.min_side}: the space is empty")
+            raise SearchError(
+                f"no array of {self.pe_budget:,} PEs has both sides from {self.min_side} to {MAX_ARRAY_SIDE}: the "
+                "space is empty"
+            )
         for name in ("gb_kib", "dram_bandwidths", "dataflow_sets"):
             if not getattr(self, name):
                 raise SearchError(f"{name} is empty: give at least one value")
@@ -177,12 +186,13 @@ class HardwareSpace:
             raise SearchError("buffer sizes and bandwidths must be > 0")
 
     def shapes(self) -> list[tuple[int, int]]:
-        """Every ``(rows, cols)`` with ``rows x cols = pe_budget`` and both sides >= min_side."""
-        return [
-            (rows, self.pe_budget // rows)
-            for rows in range(self.min_side, self.pe_budget // self.min_side + 1)
-            if self.pe_budget % rows == 0
-        ]
+        """Every ``(rows, cols)`` with ``rows x cols = pe_budget`` and both sides from min_side to the cost model's
+        largest side (divisors found up to the square root: at most 65,536 steps)."""
+        pairs = set()
+        for rows in range(1, math.isqrt(self.pe_budget) + 1):
+            if self.pe_budget % rows == 0:
+                pairs |= {(rows, self.pe_budget // rows), (self.pe_budget // rows, rows)}
+        return sorted(p for p in pairs if all(self.min_side <= side <= MAX_ARRAY_SIDE for side in p))
 
     def split_choices(self, base: HardwareConfig) -> list[tuple[float, float, float]]:
         """The (inputs, weights, outputs) splits tried."""

@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.argtypes import positive_int
+from squeezenext.errors import SIGNAL_EXIT_BASE
 from squeezenext.train.config import field_help, from_mapping, load_config, parse_overrides
 from squeezenext.train.rundir import claimed_run_folder
-
-SIGNAL_EXIT_BASE = 128
-"""A run stopped by signal N exits with 128 + N (130 for Ctrl-C, 143 for SIGTERM), as shells report it."""
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -127,7 +127,7 @@ FIELD_HELP = {
     "warmup_iters": "linear warm-up steps at base_batch (scaled to keep the same number of images)",
     "warmup_start_lr": "learning rate at the start of the warm-up, at base_batch",
     "lr_power": "polynomial decay power: lr = base (1 - step / steps)^power",
-    "momentum": "SGD momentum",
+    "momentum": "SGD momentum in [0, 1)",
     "weight_decay": "L2 weight decay on every parameter (as Caffe's solver)",
     "label_smoothing": "cross-entropy label smoothing in [0, 1)",
     "freeze_bn": "keep BatchNorm statistics fixed while training",
@@ -184,6 +184,8 @@ def validate(config: TrainConfig) -> None:
             raise TrainConfigError(f"{name} must be >= 0, got {getattr(config, name)}")
     if config.base_lr <= 0 or config.warmup_start_lr < 0:
         raise TrainConfigError("base_lr must be > 0 and warmup_start_lr >= 0")
+    if not 0 <= config.momentum < 1:
+        raise TrainConfigError(f"momentum must be in [0, 1) (the paper uses 0.9), got {config.momentum}")
     if not 0 <= config.label_smoothing < 1:
         raise TrainConfigError(f"label_smoothing must be in [0, 1), got {config.label_smoothing}")
     if not 0 <= config.freeze_stages <= STAGES:

@@ -17,11 +17,12 @@ from typing import Any
 
 import torch
 import torchvision
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import Dataset, Subset
 
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import atomic_path
+from squeezenext.images import open_image
 from squeezenext.preprocessing import Preprocessing
 from squeezenext.pretrained import IMAGENET_MEAN, IMAGENET_STD
 from squeezenext.train.config import TrainConfig, default_data_root
@@ -162,13 +163,10 @@ class SafeImageFolder(torchvision.datasets.ImageFolder):  # type: ignore[misc]
 
     def _load(self, path: str) -> Image.Image | None:
         try:
-            with Image.open(path) as image:
-                return image.convert("RGB")
-        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
+            return open_image(path, "RGB", DataError)
+        except DataError as error:
             if self.fail_on_bad:
-                raise DataError(
-                    f"cannot read image {path} ({error}); remove it, or set bad_images: skip to skip and count it"
-                ) from None
+                raise DataError(f"{error}; remove it, or set bad_images: skip to skip and count it") from None
             return None
 
 

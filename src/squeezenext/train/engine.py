@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from squeezenext.checkpoint import load_checkpoint, save_checkpoint
-from squeezenext.errors import CheckpointError, SqueezeNextError
+from squeezenext.errors import SIGNAL_EXIT_BASE, CheckpointError, SqueezeNextError
 from squeezenext.fileio import write_json
 from squeezenext.machine import native_bf16
 from squeezenext.model import SqueezeNext
@@ -52,6 +52,15 @@ RESUME_COMPATIBLE_KEYS = (
     "eval_every",
 )
 """Keys that may change between a run and its resumption; every other key must match."""
+
+
+class TrainingStoppedError(SqueezeNextError):
+    """A run that a signal stopped before its end (its checkpoint is kept); ``exit_status`` is the status a
+    shell reports for that signal."""
+
+    def __init__(self, message: str, signal_number: int) -> None:
+        super().__init__(message)
+        self.exit_status = SIGNAL_EXIT_BASE + signal_number
 
 
 class TrainingDivergedError(SqueezeNextError):
@@ -600,3 +609,16 @@ class Trainer:
         if unreadable:
             print(f"skipped {unreadable} unreadable training images (bad_images: skip)")
         return results
+
+
+def train_to_completion(config: TrainConfig) -> dict[str, Any]:
+    """Train ``config`` to the end and return its outcome (for scripts that use the result); a run stopped by a
+    signal is a :class:`TrainingStoppedError` naming its checkpoint, never an outcome without a test result."""
+    outcome = Trainer(config).fit()
+    if outcome.get("status") == "interrupted":
+        raise TrainingStoppedError(
+            f"training stopped by signal {outcome['signal']} at step {outcome['step']}; its checkpoint is "
+            f"{outcome['checkpoint']} (the script does not resume runs: run it again)",
+            int(outcome["signal"]),
+        )
+    return outcome
