@@ -21,11 +21,19 @@ def cpu_latency_results() -> str:
     for path in per_kind("cpu_profile-*.yaml"):
         profile = load_profile(path)
         headers, rows = points_table(profile)
+        probe = profile.state_probe
+        state = (
+            f" Probe {probe['network']}: best {probe['best_ms']:.2f} ms; "
+            f"{len(probe['networks_without_a_clean_timing'])} of {len(profile.measurements)} networks without a "
+            f"timing within {probe['gate']:g}x of it."
+            if probe
+            else ""
+        )
         lines += [
             f"### {profile.machine.cpu} ({', '.join(profile.machine.cpu_extensions)}), {profile.backend} "
             f"{profile.runtime_version}, {profile.threads} threads",
             "",
-            f"`{relative(path)}`, calibrated in {profile.calibration_seconds:.0f} s:",
+            f"`{relative(path)}`, calibrated in {profile.calibration_seconds:.0f} s.{state}",
             "",
             markdown_table(headers, rows),
             "",

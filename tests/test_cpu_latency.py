@@ -20,7 +20,17 @@ from squeezenext.accel.cpu_latency import (
     load_profile,
 )
 from squeezenext.cli import main
-from squeezenext.deploy.calibrate import EXTRA_BLOCKS, CalibrationRequest, calibration_networks, derive_points
+from squeezenext.deploy.calibrate import (
+    EXTRA_BLOCKS,
+    STATE_GATE,
+    CalibrationRequest,
+    Timing,
+    calibration_networks,
+    clean,
+    derive_points,
+    fastest_ms,
+    probe_network,
+)
 from squeezenext.registry import get_spec
 
 MACHINE = ProfileMachine("AMD EPYC", ("AVX2", "FMA"), 2, "amd-avx2")
@@ -200,3 +210,22 @@ def test_search_refuses_what_a_profile_cannot_answer(
     assert main(["search", "--hardware", str(path), "--out", str(tmp_path / "s"), *extra]) != 0
     assert message in capsys.readouterr().err
     assert not (tmp_path / "s").exists() or not any((tmp_path / "s").iterdir())
+
+
+def test_timings_count_only_in_the_machines_fast_state() -> None:
+    """A timing whose probe ran more than STATE_GATE slower than the probe's best is set aside, unless none is
+    clean; at one thread every timing counts (one thread does not see the second vCPU's state)."""
+    timings = [Timing(2.0, 1.6), Timing(1.2, 0.75), Timing(1.1, 0.9), Timing(0.9, 1.63)]
+    assert [t.ms for t in clean(timings, 0.74, threads=2)] == [1.2]
+    assert fastest_ms(timings, 0.74, threads=2) == 1.2
+    assert fastest_ms(timings, 0.74, threads=1) == 0.9
+    assert fastest_ms([Timing(3.0, 1.6), Timing(2.5, 1.7)], 0.74, threads=2) == 2.5, "none clean: the fastest"
+    assert STATE_GATE * 0.74 < 0.9 < 1.63 / STATE_GATE
+
+
+def test_the_calibrations_probe_is_found_again_from_its_profile() -> None:
+    """search --hardware re-times the calibration's own probe first, so that its best time in the profile says
+    whether a short re-measurement lies wholly in the slow state; a profile that names no probe has none."""
+    found = profile(state_probe={"network": "w1-s227-k3-std-b1111", "best_ms": 0.7})
+    assert probe_network(found) == calibration_networks((1.0,), (227,))[0]
+    assert probe_network(profile()) is None

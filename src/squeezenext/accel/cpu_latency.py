@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +103,13 @@ class CpuProfile:
     points: tuple[CalibratedPoint, ...]
     model: str = ""
     measurements: tuple[dict[str, Any], ...] = ()
+    state_probe: dict[str, Any] = field(default_factory=dict)
+    """How the calibration kept to the machine's fast state (squeezenext.deploy.calibrate.STATE_GATE)."""
 
     def __post_init__(self) -> None:
-        check_fields(self, ProfileError, skip=("measurements",))
+        check_fields(self, ProfileError, skip=("measurements", "state_probe"))
+        if not isinstance(self.state_probe, dict):
+            raise ProfileError(f"state_probe must be a mapping, got {type(self.state_probe).__name__}")
         if self.format != PROFILE_FORMAT or self.version != PROFILE_VERSION:
             raise ProfileError(f"format {self.format!r} version {self.version}: expected {PROFILE_FORMAT!r} version 1")
         if not self.points or not self.stem_kernels:
@@ -215,6 +219,7 @@ class CpuProfile:
                 for p in self.points
             ],
             "measurements": list(self.measurements),
+            "state_probe": dict(self.state_probe),
         }
 
 

@@ -97,7 +97,7 @@ def _onnxruntime_runner(case: Case) -> Callable[[np.ndarray], object]:
     return lambda x: onnx_io.run(session, x)
 
 
-def _file_runner(case: Case) -> Callable[[np.ndarray], object]:
+def file_runner(case: Case) -> Callable[[np.ndarray], object]:
     if case.backend in OPENVINO_BACKENDS:
         from squeezenext.deploy.openvino_runtime import cpu_runner
 
@@ -173,7 +173,7 @@ def measure(case: Case) -> dict[str, Any]:
     x = x.astype(np.float32)
     run: Callable[[], object]
     if case.backend in ONNX_FILE_OF:
-        session = _file_runner(case)
+        session = file_runner(case)
 
         def run() -> object:
             return session(x)

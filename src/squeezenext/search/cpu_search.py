@@ -9,19 +9,21 @@ interleaved rounds in the same run, so every prediction stands beside a measurem
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from squeezenext.accel.cpu_latency import CpuProfile
+from squeezenext.accel.cpu_latency import CpuProfile, ProfileMachine, differences
 from squeezenext.accel.hardware import DEFAULT_HARDWARE, resolve_hardware
 from squeezenext.accel.study import VARIANTS
+from squeezenext.deploy.backends import runtime_version
+from squeezenext.deploy.calibrate import CalibrationRequest, TimedFile, fastest_ms, probe_network, time_files
 from squeezenext.peers import PEERS
-from squeezenext.rounds import best_of_rounds
 from squeezenext.search.evaluate import evaluate_networks
-from squeezenext.search.latency import export_for_latency, timed_ms
+from squeezenext.search.latency import export_for_latency
 from squeezenext.search.report import point_name
 from squeezenext.search.request import Candidate, SearchRequest, SearchResult, select_front
 from squeezenext.search.run import templates_and_distributions
@@ -32,6 +34,7 @@ CPU_OBJECTIVES = ("time", "params", "macs")
 """What a CPU latency profile can rank by: its predicted time, and the network's own size."""
 CPU_METRICS = ("time_ms", "params", "macs", "blocks", "width")
 REMEASURE_ROUNDS = 3
+PROBE_LABEL = "probe"
 REFERENCES = {"v5": "sqnxt23v5_w1", "SqueezeNet 1.0": PEERS["SqueezeNet 1.0"]}
 """Measured beside the front: the hand-made design and the paper's peer."""
 
@@ -89,7 +92,8 @@ def cpu_search(request: SearchRequest, profile: CpuProfile) -> SearchResult:
 
 def remeasure(result: SearchResult, profile: CpuProfile) -> list[dict[str, Any]]:
     """The front's designs, v5 and SqueezeNet 1.0 timed in the profile's runtime and threads, in interleaved
-    rounds (each case's best round), beside their predictions (None where the profile cannot predict)."""
+    rounds exactly as the calibration times (each one's fastest timing in the machine's fast state), beside their
+    predictions (None where the profile cannot predict)."""
     size = result.request.input_size
     networks: dict[str, Any] = {}
     predicted: dict[str, float | None] = {}
@@ -102,16 +106,26 @@ def remeasure(result: SearchResult, profile: CpuProfile) -> list[dict[str, Any]]
         networks[label] = name
         source = parse_network(name)
         predicted[label] = profile.predict(source.spec, size).total_ms if source.spec is not None else None
+    request = CalibrationRequest(backend=profile.backend, threads=profile.threads, rounds=REMEASURE_ROUNDS)
+    probe = probe_network(profile)
+    same_machine = not differences(profile, ProfileMachine.here(), runtime_version(profile.backend), profile.threads)
+    reference = profile.state_probe["best_ms"] if probe is not None and same_machine else math.inf
     with tempfile.TemporaryDirectory(prefix="squeezenext-cpu-search-") as work:
-        files = {}
-        for label, network in networks.items():
+
+        def exported(label: str, network: Any, at: int) -> TimedFile:
             (Path(work) / label).mkdir()
-            files[label] = export_for_latency(parse_network(network), size, Path(work) / label, profile.backend)
+            return TimedFile(
+                label, export_for_latency(parse_network(network), at, Path(work) / label, profile.backend), at
+            )
 
-        def measured(label: str) -> float:
-            return timed_ms(label, files[label], size, profile.threads, profile.backend)
-
-        best = best_of_rounds(list(networks), measured, REMEASURE_ROUNDS, lambda ms: ms, lower_is_better=True)
+        files = [exported(label, network, size) for label, network in networks.items()]
+        if probe is not None and reference < math.inf:  # the calibration's probe first: its best says the state
+            files.insert(
+                0, exported(PROBE_LABEL, probe.template().spec(probe.blocks, name=probe.key), probe.input_size)
+            )
+        rounds = time_files(files, request, Path(work), lambda: None, reference)  # timed as the calibration times
+    best_probe = min(reference, *(t.probe_ms for timings in rounds.values() for t in timings))
+    best = {label: fastest_ms(timings, best_probe, profile.threads) for label, timings in rounds.items()}
     return [
         {"design": label, "predicted_ms": predicted[label], "measured_ms": best[label],
          "error": None if (p := predicted[label]) is None else p / best[label] - 1}
