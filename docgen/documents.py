@@ -16,6 +16,7 @@ REGIONS: dict[Path, Regions] = {
         **study.readme_regions(),
         "simulator-speed": simulator.simulator_speed(),
         "search-summary": search.readme_paragraph(),
+        "search-cpu": search.readme_cpu_table(),
         "main-job": training.readme_main_job(),
         "finetune": training.readme_finetune(),
         "fashion-table": training.readme_fashion_table(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from docgen.committed import machine_cpu, per_kind, read, relative, result
+from docgen.committed import machine_cpu, machine_kind, per_kind, read, relative, result
 from docgen.regions import DocsError
 from squeezenext.registry import get_spec
 from squeezenext.search.report import point_name
@@ -212,42 +212,38 @@ def speed_section(found: dict[str, Any]) -> str:
 
 
 def latency_subsection(found: dict[str, Any], path: Path) -> list[str]:
-    """One latency search: the fastest design against v1..v5 (and SqueezeNet 1.0) and its accuracy."""
-    fastest, references = found["fastest"], found["references_latency_ms"]
-    backend = found["backend"]
-    delta = fastest["mean_top1"] - found["v5_mean_top1"]
-    rows = [[label, f"{ms:.2f}", f"{references['v5'] / ms:.2f}x"] for label, ms in references.items()]
-    design = (
-        f"fastest found: {fastest['blocks_per_stage']}, stem {fastest['stem_kernel']}, v5 wiring {fastest['v5_wiring']}"
-    )
-    rows.append([design, f"{fastest['latency_ms']:.2f}", f"{references['v5'] / fastest['latency_ms']:.2f}x"])
-    machine = found["machine"]
+    """One CPU-latency search: the fastest design by the profile, measured beside v5 and SqueezeNet 1.0."""
+    fastest, backend, machine = found["fastest"], found["backend"], found["machine"]
+    measured = {row["design"]: row for row in found["remeasured"]}
+    rows = [
+        [label, "" if row["predicted_ms"] is None else f"{row['predicted_ms']:.2f}", f"{row['measured_ms']:.2f}",
+         "" if row["error"] is None else f"{100 * row['error']:+.1f}%"]
+        for label, row in measured.items()
+    ]  # fmt: skip
+    found_ms, v5_ms, squeezenet_ms = (measured[k]["measured_ms"] for k in ("fastest found", "v5", "SqueezeNet 1.0"))
+    predicted = ", ".join(f"{label} {ms:.2f}" for label, ms in found["predicted_variants_ms"].items())
     top1 = " / ".join(f"{run['top1']:.2f}" for run in fastest["runs"])
-    confirmed = found["confirmed_latency_ms"]
-    found_ms, v5_ms, squeezenet_ms = (confirmed[k] for k in ("fastest found", "v5", "SqueezeNet 1.0"))
-    engine = (
-        "This CPU has a matrix engine (AMX)."
-        if "AMX" in machine["cpu_extensions"]
-        else "This CPU has no matrix engine (AMX); on one, `python benchmarks/latency_search.py --backend "
-        "openvino-bf16` searches for the member fastest on it."
-    )
+    delta = fastest["mean_top1"] - found["v5_mean_top1"]
     return [
-        f"### {machine_cpu(machine)}, {machine['cpus']} threads, {backend}",
+        f"### {machine_cpu(machine)}, {found['threads']} threads, {backend}",
         "",
-        f"`{found['command']}` ({relative(path)}): NSGA-II over the section-1 space "
-        f"({', '.join(found['constraints'])}), {found['trials']} designs, objective: measured {backend} latency at "
-        f"batch 1, 227x227, each design and v1..v5 timed once by the same command (single timings):",
+        f"`{found['command']}` ({relative(path)}): all {found['evaluated']:,} designs of the section-1 space "
+        f"({', '.join(found['constraints'])}; {found['feasible']:,} feasible) ranked by the latency the profile "
+        f"predicts at batch 1, 227x227. The fastest, {fastest['blocks_per_stage']} with stem "
+        f"{fastest['stem_kernel']} and v5 wiring {'on' if fastest['v5_wiring'] else 'off'} "
+        f"({fastest['params']:,.0f} parameters), timed beside v5 and SqueezeNet 1.0 in "
+        f"{found['remeasure_rounds']} interleaved rounds (each one's fastest timing in the machine's fast state, "
+        "docs/cpu_latency.md):",
         "",
-        markdown_table(["design", "latency (ms)", "speed vs v5"], rows),
+        markdown_table(["network", "predicted (ms)", "measured (ms)", "error"], rows),
         "",
-        f"The search times each design once, and single timings on a shared machine are noisy. Timed again in "
-        f"{found['confirm_rounds']} interleaved rounds (best of each): the fastest design {found_ms:.2f} ms, v5 "
-        f"{v5_ms:.2f} ms, SqueezeNet 1.0 {squeezenet_ms:.2f} ms: {v5_ms / found_ms:.2f}x v5's speed and "
-        f"{squeezenet_ms / found_ms:.2f}x SqueezeNet 1.0's ({squeezenet_ms / v5_ms:.2f}x for v5).",
+        f"Measured, the fastest design runs at {v5_ms / found_ms:.2f}x v5's speed and {squeezenet_ms / found_ms:.2f}x "
+        f"SqueezeNet 1.0's ({squeezenet_ms / v5_ms:.2f}x for v5). Predicted for the paper's variants (ms): "
+        f"{predicted}.",
         "",
         f"Its short-recipe Fashion-MNIST top-1 (seeds {', '.join(str(r['seed']) for r in fastest['runs'])}): "
         f"{top1}%, mean {fastest['mean_top1']:.2f}% against v5's {found['v5_mean_top1']:.2f}% under the same recipe "
-        f"and seeds ({delta:+.2f} points). {engine}",
+        f"and seeds ({delta:+.2f} points).",
         "",
     ]
 
@@ -283,6 +279,33 @@ def readme_paragraph() -> str:
         f"{tuned} over the {found['codesign']['default']['name']} preset. The exhaustive search evaluates "
         f"{speed['candidates_per_s']:,.0f} (network, accelerator) candidates per second on "
         f"{machine_cpu(found['machine'])} with {found['machine']['cpus']} cores."
+    )
+
+
+def readme_cpu_table() -> str:
+    """The README's CPU answer to the paper's question: one row per committed CPU-latency search."""
+    rows = []
+    for path in per_kind("latency_search-*.json"):
+        found = read(path)
+        fastest = found["fastest"]
+        measured = {row["design"]: row["measured_ms"] for row in found["remeasured"]}
+        ms = measured["fastest found"]
+        rows.append([
+            machine_kind(found["machine"]), found["backend"],
+            f"{fastest['blocks_per_stage']}, stem {fastest['stem_kernel']}, v5 wiring "
+            f"{'on' if fastest['v5_wiring'] else 'off'}",
+            f"{ms:.2f}", f"{measured['v5'] / ms:.2f}x", f"{measured['SqueezeNet 1.0'] / ms:.2f}x",
+            f"{fastest['mean_top1'] - found['v5_mean_top1']:+.2f}",
+        ])  # fmt: skip
+    if not rows:
+        return "No CPU-latency search is committed yet."
+    headers = ["CPU kind", "runtime", "fastest design (blocks per stage)", "ms", "vs v5", "vs SqueezeNet 1.0",
+               "top-1 vs v5 (points)"]  # fmt: skip
+    return (
+        "The same question on a CPU, answered from its calibrated latency profile (`python "
+        "benchmarks/latency_search.py`, measured at batch 1, 227x227, fastest timing in the machine's fast state; "
+        "speeds are ratios measured in the same run; top-1 from the short Fashion-MNIST recipe, "
+        "[docs/search.md](docs/search.md) section 4):\n\n" + markdown_table(headers, rows)
     )
 
 
