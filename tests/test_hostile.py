@@ -189,6 +189,16 @@ def files(tmp_path_factory: pytest.TempPathFactory, trained: Path) -> SimpleName
     f.spec_width_text = write("spec_width_text.yaml", "blocks: [1, 1, 1, 1]\nwidth: wide\n")
     f.spec_wide = write("spec_w3.yaml", "blocks: [1, 1, 1, 1]\nwidth: 3.0\n")
     f.spec_stem9 = write("spec_k9.yaml", "blocks: [1, 1, 1, 1]\nstem_kernel: 9\n")
+    f.cfg_no_array = write("no_array.cfg", "[general]\nrun_name = x\n")
+    f.cfg_sparse = write(
+        "sparse.cfg", "[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\n[sparsity]\nSparsitySupport : true\n"
+    )
+    f.cfg_dataflow = write(
+        "dataflow.cfg",
+        "[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 1\nFilterSramSzkB: 1\nOfmapSramSzkB: 1\nDataflow: rs\n",
+    )
+    f.cfg_text_side = write("side.cfg", "[architecture_presets]\nArrayHeight: eight\nArrayWidth: 8\n")
+    f.cfg_garbage = write("garbage.cfg", "not an ini file\n")
     f.float_tiff = root / "float.tiff"
     Image.fromarray(np.full((28, 28), 3.5, dtype=np.float32)).save(f.float_tiff)
     return f
@@ -461,6 +471,13 @@ CLI_CASES = [
     CliCase("simulate-onnx-garbage", lambda f, o: ["simulate", str(f.onnx_garbage)], r"garbage\.onnx is not a readable ONNX model"),
     CliCase("bench-spec-invalid", lambda f, o: ["bench", "--models", str(f.spec_yes), "--json", str(o / "b.json")], r"v5_wiring must be true or false"),
     CliCase("profile-spec-invalid", lambda f, o: ["profile", str(f.spec_two)], r"v5_wiring must be true or false"),
+    # SCALE-Sim's own .cfg hardware files
+    CliCase("cfg-no-architecture", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_no_array)], r"no \[architecture_presets\] section"),
+    CliCase("cfg-sparsity", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_sparse)], r"SparsitySupport is true"),
+    CliCase("cfg-unknown-dataflow", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_dataflow)], r"Dataflow must be one of ws, os, is, got 'rs'"),
+    CliCase("cfg-side-as-text", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_text_side)], r"ArrayHeight must be a number, got 'eight'"),
+    CliCase("cfg-not-ini", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_garbage)], r"garbage\.cfg is not a SCALE-Sim \.cfg file"),
+    CliCase("cfg-missing", lambda f, o: ["study", "--hardware", str(o / "none.cfg"), "--out", str(o / "st")], r"SCALE-Sim config .*none\.cfg does not exist"),
     # damaged models and images in predict
     CliCase("predict-edited-metadata", lambda f, o: ["predict", str(f.image), "--model", str(f.root / "edited.onnx")], r"damaged"),
     CliCase("predict-decompression-bomb", lambda f, o: ["predict", str(f.bomb), "--model", str(f.root / "good.onnx")], r"bomb\.png"),

@@ -379,6 +379,14 @@ def cost_arrays(layers: LayerArrays, hardware: HardwareArrays) -> dict[str, npt.
     array = np.maximum(array, 0)
     gb_total = gb_ifmap + gb_filter + gb_ofmap + gb_psum + dram_words
     e = hardware.energy[None, :, :]
+    with np.errstate(over="ignore"):  # an overflow to infinity is refused below, with one line
+        energies = {
+            "energy_mac": macs * e[..., 0:1],
+            "energy_rf": rf * e[..., 1:2],
+            "energy_array": array * e[..., 2:3],
+            "energy_gb": gb_total * e[..., 3:4],
+            "energy_dram": dram_words * e[..., 4:5],
+        }
     values = {
         "macs": macs,
         "compute_cycles": compute_cycles,
@@ -393,11 +401,7 @@ def cost_arrays(layers: LayerArrays, hardware: HardwareArrays) -> dict[str, npt.
         "dram_filter_reads": dram_filter,
         "dram_ofmap_writes": dram_ofmap,
         "dram_psum_reads": dram_psum,
-        "energy_mac": macs * e[..., 0:1],
-        "energy_rf": rf * e[..., 1:2],
-        "energy_array": array * e[..., 2:3],
-        "energy_gb": gb_total * e[..., 3:4],
-        "energy_dram": dram_words * e[..., 4:5],
+        **energies,
     }
     for level in ("energy_mac", "energy_rf", "energy_array", "energy_gb", "energy_dram"):
         if not np.all(np.isfinite(values[level])):

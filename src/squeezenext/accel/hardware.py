@@ -11,6 +11,7 @@ Configs are frozen dataclasses loaded from YAML; every field is validated with a
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -158,8 +159,16 @@ def hardware_from_dict(data: Any, source: str = "config") -> HardwareConfig:
 
 
 def load_hardware(path: str | Path) -> HardwareConfig:
-    """Load a YAML hardware file."""
+    """Load a hardware file: our YAML, or SCALE-Sim's own ``.cfg`` (:mod:`squeezenext.accel.scalesim_cfg`; the
+    keys it gives that the cost model does not use are named in one note on stderr)."""
     path = Path(path)
+    if path.suffix.lower() == ".cfg":
+        from squeezenext.accel.scalesim_cfg import read_cfg
+
+        config, ignored = read_cfg(path)
+        if ignored:
+            print(f"note: {path}: not modelled, so not used: {', '.join(ignored)}", file=sys.stderr)
+        return config
     data = read_yaml(path, ConfigError, "hardware file", f"; give a YAML file or a preset ({list_presets()})")
     return hardware_from_dict(data, source=str(path))
 
@@ -193,7 +202,7 @@ def cpu_profile_path(spec: str) -> Path | None:
 
 
 def resolve_hardware(spec: str) -> HardwareConfig:
-    """A preset name or a path to a YAML file."""
-    if spec.endswith((".yaml", ".yml")) or Path(spec).is_file():
+    """A preset name, or a path to a YAML or SCALE-Sim ``.cfg`` file."""
+    if spec.lower().endswith((".yaml", ".yml", ".cfg")) or Path(spec).is_file():
         return load_hardware(spec)
     return preset(spec)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from squeezenext.accel.scalesim_cfg import CFG_SUFFIX, write_cfg
 from squeezenext.fileio import atomic_write_text, write_json
 from squeezenext.plotting import save_figure, subplots
 from squeezenext.search.objectives import MAXIMIZED, MEASURED, METRICS, OBJECTIVES
@@ -203,8 +204,10 @@ def write_search(result: SearchResult, out: str | Path) -> None:
         if point["hardware_file"]:
             data = candidate.hardware.to_dict()
             atomic_write_text(out / point["hardware_file"], yaml.safe_dump(data, sort_keys=False))
+            write_cfg(candidate.hardware, (out / point["hardware_file"]).with_suffix(CFG_SUFFIX))  # for SCALE-Sim
     for folder, key in (("specs", "spec"), ("hardware", "hardware_file")):  # a resumed search's front may shrink
         kept = {out / point[key] for point in points if point[key]}
+        kept |= {path.with_suffix(CFG_SUFFIX) for path in kept}
         for stale in sorted((out / folder).glob("front-*")):
             if stale not in kept:
                 stale.unlink()

@@ -1,0 +1,94 @@
+"""SCALE-Sim's own ``.cfg`` hardware files (squeezenext.accel.scalesim_cfg), read wherever a hardware file is
+accepted and written back for search's hardware designs."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from squeezenext.accel.cost import simulate, total
+from squeezenext.accel.hardware import resolve_hardware
+from squeezenext.accel.scalesim_cfg import UNLIMITED_BANDWIDTH, read_cfg, write_cfg
+from squeezenext.accel.topology import CSV_COLUMNS, read_scalesim_csv
+from squeezenext.cli import main
+
+DATA = Path(__file__).parent / "data"
+SHIPPED = sorted((DATA / "scalesim").glob("*.cfg"))
+REFERENCE = json.loads((DATA / "scalesim_reference.json").read_text())
+
+
+def test_scalesims_own_config_files_are_hardware_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert len(SHIPPED) == 5
+    scale = resolve_hardware(str(DATA / "scalesim" / "scale.cfg"))
+    assert (scale.name, scale.rows, scale.cols, scale.dataflows, scale.gb_kib) == (
+        "scale_example_run_32x32_ws", 32, 32, ("ws",), 192.0,
+    )  # fmt: skip
+    assert (scale.timing, scale.mapping, scale.word_bits) == ("systolic", "gemm", 8)
+    assert scale.dram_bandwidth == UNLIMITED_BANDWIDTH, "InterfaceBandwidth: CALC never stalls"
+    google, ignored = read_cfg(DATA / "scalesim" / "google.cfg")
+    assert (google.rows, google.dataflows, google.dram_bandwidth) == (256, ("os",), 10.0), "USER: Bandwidth"
+    assert google.gb_split == pytest.approx((6144 / 14336, 6144 / 14336, 2048 / 14336))
+    assert "IfmapOffset" in ignored and "[sparsity] SparseRep" in ignored and "Dataflow" not in ignored
+    capsys.readouterr()
+    for path in SHIPPED:
+        assert main(["simulate", "sqnxt23_w1", "--hardware", str(path), "--json"]) == 0
+        note = capsys.readouterr().err
+        assert note.startswith(f"note: {path}: not modelled, so not used: ") and note.count("\n") == 1
+
+
+def _cfg(tmp_path: Path, run: dict[str, Any]) -> Path:
+    size = REFERENCE["sram_kb"]
+    path = tmp_path / "reference.cfg"
+    path.write_text(
+        "[general]\nrun_name = reference\n[architecture_presets]\n"
+        f"ArrayHeight: {run['rows']}\nArrayWidth: {run['cols']}\nIfmapSramSzkB: {size}\nFilterSramSzkB: {size}\n"
+        f"OfmapSramSzkB: {size}\nBandwidth: 10\nDataflow: {run['dataflow']}\n[run_presets]\nInterfaceBandwidth: CALC\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "run", REFERENCE["runs"][::7], ids=lambda r: f"{r['layer']['name']}-{r['rows']}x{r['cols']}-{r['dataflow']}"
+)
+def test_a_cfg_in_scalesims_reference_setting_gives_scalesims_cycles(run: dict[str, Any], tmp_path: Path) -> None:
+    """The reference runs were real SCALE-Sim 3.0.0 runs (benchmarks/scalesim_reference.py); the same setting
+    written as a .cfg gives their cycles and buffer counts exactly."""
+    layer = run["layer"]
+    keys = ("name", "ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "filters", "stride")
+    topology = tmp_path / "topology.csv"
+    topology.write_text(", ".join(CSV_COLUMNS) + ",\n" + ", ".join(str(layer[k]) for k in keys) + ",\n")
+    config, _ = read_cfg(_cfg(tmp_path, run))
+    cost = total(simulate(read_scalesim_csv(topology), config))
+    assert (cost.cycles, cost.gb_ifmap_reads, cost.gb_filter_reads, cost.gb_ofmap_writes) == (
+        run["total_cycles"], run["sram_ifmap_reads"], run["sram_filter_reads"], run["sram_ofmap_writes"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_a_cfg_written_back_reads_as_the_same_hardware(path: Path, tmp_path: Path) -> None:
+    config, _ = read_cfg(path)
+    assert write_cfg(config, tmp_path / "back.cfg") == [], "SCALE-Sim's own hardware is representable"
+    again, _ = read_cfg(tmp_path / "back.cfg")
+    _assert_same(again.to_dict(), config.to_dict())
+
+
+def _assert_same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key] == (pytest.approx(b[key]) if key == "gb_split" else b[key]), key
+
+
+def test_search_writes_each_hardware_design_as_a_cfg_too(tmp_path: Path) -> None:
+    """A hardware design from search --space hardware runs in SCALE-Sim: hardware/front-NNN.cfg beside the YAML;
+    what SCALE-Sim cannot represent of a non-SCALE-Sim base is written as comments at its top."""
+    out = tmp_path / "s"
+    argv = ["search", "--space", "hardware", "--base", "sqnxt23_w1", "--pe-budget", "64", "--fixed-split",
+            "--objective", "time", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    front = json.loads((out / "front.json").read_text())["points"]
+    for point in front:
+        cfg = (out / point["hardware_file"]).with_suffix(".cfg")
+        config, _ = read_cfg(cfg)
+        assert (config.rows, config.cols) == (point["hardware"]["rows"], point["hardware"]["cols"])
+        assert "# not representable in SCALE-Sim: timing broadcast and mapping spatial" in cfg.read_text()
