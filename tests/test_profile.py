@@ -45,6 +45,7 @@ def test_onnxruntime_profile_finds_every_convolution_of_v5(backend: str) -> None
     assert CONV_SQUARE not in counts
     assert counts["residual Add and ReLU"] in (21, 42)  # 21 Adds, and the 21 ReLUs after them unless fused
     assert payload["input_shape"] == [1, 3, 64, 64] and payload["machine"]["label"] == cpu_label()
+    assert payload["plain_run_ms"] > 0, "the plain session's latency is reported beside the profiled run's"
     _check_totals(payload)
 
 

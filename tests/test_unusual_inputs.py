@@ -44,9 +44,10 @@ def test_a_fixed_batch_export_with_int8_verifies_calibrates_and_predicts(
 ) -> None:
     """A batch that is neither the 16 verification images nor the calibration batch of 32."""
     out = tmp_path / "m.onnx"
-    assert (
-        main(["export", str(trained), "--out", str(out), "--batch", "20", "--int8", "--calibration-images", "50"]) == 0
-    )
+    argv = ["export", str(trained), "--out", str(out), "--batch", "20", "--int8", "--calibration-images", "50"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "same class as fp32 on" in printed and "the two agree on" in printed, printed
     for path in (out, tmp_path / "m.int8.onnx"):
         assert ort.InferenceSession(str(path)).get_inputs()[0].shape[0] == 20
     image = tmp_path / "x.png"

@@ -138,12 +138,17 @@ def cmd_export(args: argparse.Namespace) -> int:
                         f"{acc['fp32_top1']:.2f}%, int8 {acc['int8_top1']:.2f}% ({acc['change_points']:+.2f} points)"
                     )
         if "int8" in report:
-            print(f"wrote {report['int8']['path']} (int8, calibrated on {report['int8']['calibration_images']} images)")
+            q = report["int8"]
+            print(
+                f"wrote {q['path']} (int8, calibrated on {q['calibration_images']} images); same class as fp32 on "
+                f"{100 * q['top1_agreement_vs_fp32']:.0f}% of {q['check_images']} check images"
+            )
         if "accuracy" in report:
             acc = report["accuracy"]
             print(
                 f"top-1 on {acc['test_images']} {acc['data']} test images: fp32 {acc['fp32_top1']:.2f}%, "
-                f"int8 {acc['int8_top1']:.2f}% ({acc['change_points']:+.2f} points)"
+                f"int8 {acc['int8_top1']:.2f}% ({acc['change_points']:+.2f} points); the two agree on "
+                f"{100 * acc['top1_agreement']:.1f}% of the images"
             )
     return 0
 

@@ -119,11 +119,15 @@ def export_model(loaded: LoadedModel, request: ExportRequest, dataset_images: Da
                     )
         if calibration is not None:
             quantize_int8(fp32_tmp, int8_tmp, calibration)
+            fp32_classes = _onnx_logits(fp32_tmp, checked_on).argmax(axis=1)
+            int8_classes = _onnx_logits(int8_tmp, checked_on).argmax(axis=1)
             report["int8"] = {
                 "path": str(quantized),
                 "bytes": int8_tmp.stat().st_size,
                 "calibration": calibration_data,
                 "calibration_images": len(calibration),
+                "check_images": len(checked_on),
+                "top1_agreement_vs_fp32": float(np.mean(fp32_classes == int8_classes)),
             }
             if data is not None and request.evaluate:
                 report["accuracy"] = _int8_accuracy(

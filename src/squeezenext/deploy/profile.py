@@ -34,7 +34,7 @@ from squeezenext.deploy.backends import (
     PROFILE_BACKENDS,
     check_backend,
 )
-from squeezenext.deploy.timing import WARMUP_RUNS, input_shape
+from squeezenext.deploy.timing import WARMUP_RUNS, Case, file_runner, input_shape
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import available_memory_bytes, cpu_label, machine_summary
 from squeezenext.sources import BENCH_KINDS, NetworkSource, SourceKind, parse_network
@@ -283,6 +283,7 @@ def profile(
             else:
                 profiled = [_onnxruntime_profile(path, x, threads, runs, Path(work)) for _ in range(rounds)]
             measured, run_ms = min(profiled, key=lambda round_: round_[1])  # every round is kept in the report
+            plain_ms = _plain_run_ms(path, backend, x, threads, runs, channels)
         except SqueezeNextError:
             raise
         except Exception as error:  # onnxruntime and OpenVINO raise their own types (a graph they cannot run)
@@ -302,10 +303,26 @@ def profile(
         "round_run_ms": [round_[1] for round_ in profiled],
         "machine": {**machine_summary(), "label": cpu_label()},
         "run_ms": run_ms,
+        "plain_run_ms": plain_ms,
         "categories": _totals(operators, run_ms),
         "kernels": _kernels(operators),
         "operators": [asdict(o) for o in operators],
     }
+
+
+def _plain_run_ms(path: str, backend: str, x: np.ndarray, threads: int, runs: int, channels: int) -> float:
+    """The median run of the same file in a plain session (profiling off, as bench runs it): profiling adds its
+    own time per operator, which on a small model can exceed the model's."""
+    case = Case("plain", backend, x.shape[0], x.shape[-1], threads, 0.0, runs, path, channels)
+    run = file_runner(case)
+    for _ in range(WARMUP_RUNS):
+        run(x)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run(x)
+        times.append(time.perf_counter() - started)
+    return 1e3 * statistics.median(times)
 
 
 def _totals(operators: list[OperatorTime], run_ms: float) -> list[dict[str, Any]]:
@@ -336,7 +353,9 @@ def profile_tables(payload: dict[str, Any], top: int = 10) -> str:
         f"{payload['model']} in {payload['backend']} ({payload['runtime']}), batch {payload['batch']}, "
         f"{'x'.join(str(d) for d in payload['input_shape'][2:])}, {payload['threads']} threads, "
         f"{payload['machine']['label']}: "
-        f"{payload['run_ms']:.2f} ms per run (median of {payload['runs']}, best of {payload['rounds']} rounds)"
+        f"{payload['run_ms']:.2f} ms per profiled run (median of {payload['runs']}, best of {payload['rounds']} "
+        f"rounds); {payload['plain_run_ms']:.2f} ms per run with profiling off (the shares below are of the "
+        "profiled run)"
     )
     groups = format_table(
         ["group", "operators", "ms", "share"],
