@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from accel_helpers import conv
 from squeezenext.accel.cost import RF_ACCESSES_PER_MAC, simulate, sweep, total
-from squeezenext.accel.hardware import ConfigError, EnergyCosts, HardwareConfig
+from squeezenext.accel.hardware import EnergyCosts, HardwareConfig
+from squeezenext.errors import ConfigError
 from squeezenext.registry import model_plan
 from squeezenext.workload import LayerDesc, analytic_layers
 

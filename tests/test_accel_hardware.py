@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 from squeezenext.accel.hardware import (
-    ConfigError,
     EnergyCosts,
     HardwareConfig,
     list_presets,
@@ -13,6 +12,7 @@ from squeezenext.accel.hardware import (
     preset,
     resolve_hardware,
 )
+from squeezenext.errors import ConfigError
 
 
 def test_presets_load_and_are_valid() -> None:

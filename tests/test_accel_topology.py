@@ -8,9 +8,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from squeezenext.accel.cost import simulate, total
-from squeezenext.accel.hardware import ConfigError, HardwareConfig
+from squeezenext.accel.hardware import HardwareConfig
 from squeezenext.accel.topology import read_scalesim_csv, write_scalesim_csv
-from squeezenext.errors import ModelError
+from squeezenext.errors import ConfigError, ModelError
 from squeezenext.onnx_io import layers_from_onnx
 from squeezenext.registry import model_plan
 from squeezenext.sources import load_workload

@@ -474,7 +474,7 @@ CLI_CASES = [
     # SCALE-Sim's own .cfg hardware files
     CliCase("cfg-no-architecture", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_no_array)], r"no \[architecture_presets\] section"),
     CliCase("cfg-sparsity", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_sparse)], r"SparsitySupport is true"),
-    CliCase("cfg-unknown-dataflow", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_dataflow)], r"Dataflow must be one of ws, os, is, got 'rs'"),
+    CliCase("cfg-unknown-dataflow", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_dataflow)], r"dataflow\.cfg: dataflows must be a list of values from ws, os, is, got \('rs',\)"),
     CliCase("cfg-side-as-text", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_text_side)], r"ArrayHeight must be a number, got 'eight'"),
     CliCase("cfg-not-ini", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_garbage)], r"garbage\.cfg is not a SCALE-Sim \.cfg file"),
     CliCase("cfg-missing", lambda f, o: ["study", "--hardware", str(o / "none.cfg"), "--out", str(o / "st")], r"SCALE-Sim config .*none\.cfg does not exist"),

@@ -25,3 +25,7 @@ class ModelError(SqueezeNextError):
 
 class CheckpointError(SqueezeNextError):
     """A checkpoint or weight file that is missing, unreadable or does not fit the model or the run."""
+
+
+class ConfigError(SqueezeNextError):
+    """A hardware config or workload file that cannot be used; the message says what to fix."""

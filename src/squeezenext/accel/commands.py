@@ -13,13 +13,13 @@ from squeezenext.accel.hardware import (
     DEFAULT_HARDWARE,
     MAPPINGS,
     TIMINGS,
-    ConfigError,
     HardwareConfig,
     cpu_profile_path,
     resolve_hardware,
 )
 from squeezenext.accel.topology import write_scalesim_csv
 from squeezenext.argtypes import positive_int
+from squeezenext.errors import ConfigError
 from squeezenext.fileio import atomic_write_text, check_new_files, claimed_folder
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS

@@ -60,7 +60,8 @@ from typing import Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from squeezenext.accel.hardware import DATAFLOWS, ConfigError, HardwareConfig, resolve_hardware
+from squeezenext.accel.hardware import DATAFLOWS, HardwareConfig, resolve_hardware
+from squeezenext.errors import ConfigError
 from squeezenext.workload import LayerDesc
 
 Policy = Literal["ws", "os", "is", "time", "energy", "edp"]

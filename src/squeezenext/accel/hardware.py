@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from squeezenext.errors import SqueezeNextError
+from squeezenext.errors import ConfigError
 from squeezenext.fileio import parse_yaml, read_yaml
 from squeezenext.typedconfig import check_fields, from_mapping
 
@@ -37,10 +37,6 @@ MAX_ARRAY_SIDE = 2**16
 """Largest PE array side; with the workload limit (cost.MAX_LAYER_WORK) every count fits in 64 bits."""
 REQUIRED_FIELDS = ("rows", "cols")
 """Fields a hardware file must give (the array shape has no sensible default)."""
-
-
-class ConfigError(SqueezeNextError):
-    """A hardware config or workload file that cannot be used; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -158,16 +154,22 @@ def hardware_from_dict(data: Any, source: str = "config") -> HardwareConfig:
     return from_mapping(HardwareConfig, data, source, ConfigError, required=REQUIRED_FIELDS)
 
 
+_NOTES_GIVEN: set[str] = set()
+
+
 def load_hardware(path: str | Path) -> HardwareConfig:
     """Load a hardware file: our YAML, or SCALE-Sim's own ``.cfg`` (:mod:`squeezenext.accel.scalesim_cfg`; the
     keys it gives that the cost model does not use are named in one note on stderr)."""
     path = Path(path)
     if path.suffix.lower() == ".cfg":
-        from squeezenext.accel.scalesim_cfg import read_cfg
+        from squeezenext.accel.scalesim_cfg import read_cfg_fields
 
-        config, ignored = read_cfg(path)
-        if ignored:
-            print(f"note: {path}: not modelled, so not used: {', '.join(ignored)}", file=sys.stderr)
+        fields, ignored = read_cfg_fields(path)
+        config = hardware_from_dict(fields, source=str(path))
+        note = f"note: {path}: not modelled, so not used: {', '.join(ignored)}"
+        if ignored and note not in _NOTES_GIVEN:  # once per process: a command may resolve its hardware twice
+            _NOTES_GIVEN.add(note)
+            print(note, file=sys.stderr)
         return config
     data = read_yaml(path, ConfigError, "hardware file", f"; give a YAML file or a preset ({list_presets()})")
     return hardware_from_dict(data, source=str(path))

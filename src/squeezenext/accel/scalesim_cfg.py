@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import configparser
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from squeezenext.accel.hardware import DATAFLOWS, ConfigError, HardwareConfig
+from squeezenext.errors import ConfigError
+
+if TYPE_CHECKING:
+    from squeezenext.accel.hardware import HardwareConfig
 
 CFG_SUFFIX = ".cfg"
 WORD_BITS = 8
@@ -58,8 +62,9 @@ def _number(parser: configparser.ConfigParser, path: Path, key: str) -> float:
         raise ConfigError(f"{path}: {key} must be a number, got {text!r}") from None
 
 
-def read_cfg(path: str | Path) -> tuple[HardwareConfig, list[str]]:
-    """The accelerator a SCALE-Sim ``.cfg`` describes, and the keys it gives that the cost model does not use."""
+def read_cfg_fields(path: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """The hardware fields a SCALE-Sim ``.cfg`` describes (``hardware_from_dict`` checks them), and the keys it
+    gives that the cost model does not use."""
     path = Path(path)
     parser = _parser(path)
     if not parser.has_section(ARCHITECTURE):
@@ -70,33 +75,28 @@ def read_cfg(path: str | Path) -> tuple[HardwareConfig, list[str]]:
     sizes = [_number(parser, path, key) for key in BUFFERS]
     if any(size <= 0 for size in sizes) or rows != int(rows) or cols != int(cols):
         raise ConfigError(f"{path}: array sides must be integers and buffer sizes > 0, got {rows}, {cols}, {sizes}")
-    dataflow = parser.get(ARCHITECTURE, "Dataflow", fallback="").strip().lower()
-    if dataflow not in DATAFLOWS:
-        raise ConfigError(f"{path}: Dataflow must be one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
     interface = parser.get("run_presets", "InterfaceBandwidth", fallback="CALC").split()[0].upper()
     bandwidth = UNLIMITED_BANDWIDTH if interface == "CALC" else _number(parser, path, "Bandwidth")
-    if bandwidth <= 0:
-        raise ConfigError(f"{path}: Bandwidth must be > 0, got {bandwidth:g}")
     total = sum(sizes)
-    config = HardwareConfig(
-        name=parser.get("general", "run_name", fallback=path.stem).strip() or path.stem,
-        rows=int(rows),
-        cols=int(cols),
-        timing="systolic",
-        mapping="gemm",
-        word_bits=WORD_BITS,
-        gb_kib=total,
-        gb_split=(sizes[0] / total, sizes[1] / total, 1 - sizes[0] / total - sizes[1] / total),
-        dram_bandwidth=bandwidth * WORD_BITS / 8,
-        dataflows=(dataflow,),
-    )
+    fields = {
+        "name": parser.get("general", "run_name", fallback=path.stem).strip() or path.stem,
+        "rows": int(rows),
+        "cols": int(cols),
+        "timing": "systolic",
+        "mapping": "gemm",
+        "word_bits": WORD_BITS,
+        "gb_kib": total,
+        "gb_split": [sizes[0] / total, sizes[1] / total, 1 - sizes[0] / total - sizes[1] / total],
+        "dram_bandwidth": bandwidth * WORD_BITS / 8,
+        "dataflows": [parser.get(ARCHITECTURE, "Dataflow", fallback="").strip().lower()],
+    }
     ignored = [
         f"{key}" if section == ARCHITECTURE else f"[{section}] {key}"
         for section in parser.sections()
         for key in parser[section]
         if not (section == ARCHITECTURE and key in MODELLED) and (section, key) not in NEUTRAL
     ]
-    return config, ignored
+    return fields, ignored
 
 
 def write_cfg(config: HardwareConfig, path: str | Path) -> list[str]:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from squeezenext.accel.hardware import ConfigError
+from squeezenext.errors import ConfigError
 from squeezenext.fileio import atomic_write_text
 from squeezenext.workload import (
     LayerDesc,
