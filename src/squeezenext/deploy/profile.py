@@ -34,7 +34,7 @@ from squeezenext.deploy.backends import (
     PROFILE_BACKENDS,
     check_backend,
 )
-from squeezenext.deploy.timing import WARMUP_RUNS, Case, file_runner, input_shape
+from squeezenext.deploy.timing import WARMUP_RUNS, Case, input_shape, measure
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import available_memory_bytes, cpu_label, machine_summary
 from squeezenext.sources import BENCH_KINDS, NetworkSource, SourceKind, parse_network
@@ -311,17 +311,10 @@ def profile(
 
 
 def _plain_run_ms(path: str, backend: str, x: np.ndarray, threads: int, runs: int, channels: int) -> float:
-    """The median run of the same file in a plain session (profiling off, as bench runs it): profiling adds its
-    own time per operator, which on a small model can exceed the model's."""
+    """The median run of the same file in a plain session (profiling off, timed as bench times it): profiling
+    adds its own time per operator, which on a small model can exceed the model's."""
     case = Case("plain", backend, x.shape[0], x.shape[-1], threads, 0.0, runs, path, channels)
-    run = file_runner(case)
-    for _ in range(WARMUP_RUNS):
-        run(x)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run(x)
-        times.append(time.perf_counter() - started)
+    times: list[float] = measure(case)["times"]
     return 1e3 * statistics.median(times)
 
 
