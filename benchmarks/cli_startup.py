@@ -13,6 +13,7 @@ import sys
 import time
 
 from squeezenext.argtypes import positive_int
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.machine import cpu_model
 from squeezenext.tables import format_table
 
@@ -20,7 +21,7 @@ COMMANDS = (["--help"], ["--version"], ["list"], ["info", "sqnxt23_w1"], ["simul
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=positive_int, default=5)
     args = parser.parse_args()
     rows = []
@@ -36,4 +37,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

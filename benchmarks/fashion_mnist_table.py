@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.argtypes import positive_float, positive_int
-from squeezenext.cli import run_script
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.train.engine import train_to_completion
@@ -42,7 +42,7 @@ MODELS: tuple[tuple[str, str, float | None], ...] = (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=positive_int, default=1)
     parser.add_argument("--base-lr", type=positive_float, default=PAPER_BASE_LR, help="at batch 1024 (the paper's)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "fmnist_table")

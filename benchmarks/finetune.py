@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from squeezenext.argtypes import seed_list
-from squeezenext.cli import run_script
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.tables import format_table
@@ -54,7 +54,7 @@ def _run(config: TrainConfig) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=ROOT / "runs" / "main_job" / "seed0" / "model.pt")
     parser.add_argument("--seeds", type=seed_list, default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "finetune")

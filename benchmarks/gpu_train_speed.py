@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from squeezenext.argtypes import positive_int
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.registry import create_model
@@ -94,7 +95,7 @@ def images_per_second(step: Callable[[], None], batch: int, steps: int) -> float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=positive_int, default=256)
     parser.add_argument("--steps", type=positive_int, default=30)
     parser.add_argument("--rounds", type=positive_int, default=3)
@@ -169,4 +170,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -15,6 +15,7 @@ and the predictions per second (goal >= 10^4), with every design.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import tempfile
 import time
@@ -25,6 +26,7 @@ import numpy as np
 
 from squeezenext.accel.cpu_latency import load_profile
 from squeezenext.argtypes import positive_int
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.deploy.calibrate import (
     CalibrationNetwork,
     CalibrationRequest,
@@ -33,6 +35,8 @@ from squeezenext.deploy.calibrate import (
     fastest_ms,
     time_files,
 )
+from squeezenext.deploy.cpu_profiles import open_profile, require_measured_here
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import cpu_kind, machine_summary
 from squeezenext.registry import get_spec
@@ -44,6 +48,8 @@ WIDTHS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 STEMS = (3, 5, 7)
 SIZES = (224, 227)
 WITHIN = 0.10
+SPACE_SIZE = math.comb(TOTAL_BLOCKS - 1, STAGES - 1) * len(WIDTHS) * len(SIZES) * len(STEMS) * 2
+"""Distinct designs: block distributions x widths x sizes x stems x wirings."""
 
 
 def random_designs(count: int, seed: int) -> list[CalibrationNetwork]:
@@ -77,17 +83,23 @@ def predictions_per_second(profile_path: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", type=Path, required=True)
     parser.add_argument("--designs", type=positive_int, default=100)
     parser.add_argument("--rounds", type=positive_int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    profile = load_profile(args.profile)
+    if args.designs > SPACE_SIZE:
+        raise SqueezeNextError(f"--designs {args.designs}: the space has {SPACE_SIZE:,} designs")
+    profile = open_profile(args.profile)
+    require_measured_here(profile, args.profile, "the validation")
     out = args.json or ROOT / "docs" / "results" / f"latency_model-{cpu_kind()}-{profile.backend}.json"
     check_writable(out)
     designs = random_designs(args.designs, args.seed)
+    predicted = {
+        d.key: profile.predict(d.template().spec(d.blocks, name=d.key), d.input_size).total_ms for d in designs
+    }
     request = CalibrationRequest(backend=profile.backend, threads=profile.threads, rounds=args.rounds)
     with tempfile.TemporaryDirectory(prefix="squeezenext-latency-model-") as work:
         files = export_networks(designs, profile.backend, Path(work), lambda: None)
@@ -96,11 +108,9 @@ def main() -> None:
     best_probe = min(t.probe_ms for timings in rounds.values() for t in timings)
     rows: list[dict[str, Any]] = []
     for design in designs:
-        spec = design.template().spec(design.blocks, name=design.key)
-        predicted = profile.predict(spec, design.input_size).total_ms
         measured = fastest_ms(rounds[design.key], best_probe, profile.threads)
-        rows.append({"design": design.key, "predicted_ms": predicted, "measured_ms": measured,
-                     "error": predicted / measured - 1})  # fmt: skip
+        rows.append({"design": design.key, "predicted_ms": predicted[design.key], "measured_ms": measured,
+                     "error": predicted[design.key] / measured - 1})  # fmt: skip
     errors = [abs(row["error"]) for row in rows]
     summary: dict[str, Any] = {
         "designs": len(rows),
@@ -123,4 +133,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

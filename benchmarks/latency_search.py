@@ -19,8 +19,9 @@ import statistics
 from pathlib import Path
 
 from squeezenext.argtypes import seed_list
-from squeezenext.cli import run_script
-from squeezenext.deploy.cpu_profiles import open_profile, warn_if_measured_elsewhere
+from squeezenext.cli import OneLineParser, run_script
+from squeezenext.deploy.cpu_profiles import open_profile, require_measured_here
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import cpu_kind, machine_summary
 from squeezenext.paper import PAPER_INPUT_SIZE
@@ -37,23 +38,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", type=Path, required=True, help="a CPU profile (squeezenext calibrate)")
     parser.add_argument("--seeds", type=seed_list, default=[0, 1])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "latency_search")
     parser.add_argument("--json", type=Path, help="default: docs/results/latency_search-KIND-BACKEND.json")
     args = parser.parse_args()
     profile = open_profile(args.profile)
+    require_measured_here(profile, args.profile, "the paper's question on this CPU")
     out_json = args.json or ROOT / "docs" / "results" / f"latency_search-{cpu_kind()}-{profile.backend}.json"
     check_writable(out_json)
     accuracy = json.loads((ROOT / "docs" / "results" / "search_accuracy.json").read_text())
     v5_runs = {run["seed"]: run["top1"] for run in accuracy["results"][0]["runs"]}
     if sorted(v5_runs) != sorted(args.seeds) or accuracy["epochs"] != 1:
-        raise SystemExit("latency_search: error: v5's accuracy was measured with other seeds; rerun search_accuracy.py")
+        raise SqueezeNextError(
+            f"v5's accuracy (docs/results/search_accuracy.json) was measured with seeds {sorted(v5_runs)}, not "
+            f"{sorted(args.seeds)}; give those --seeds or rerun benchmarks/search_accuracy.py"
+        )
     v1, v5 = (load_workload(name, input_size=PAPER_INPUT_SIZE) for name in ("sqnxt23_w1", "sqnxt23v5_w1"))
     constraints = (f"params>={v1.params}", f"params<={v5.params}")
     request = SearchRequest(objectives=("time",), constraints=tuple(Constraint.parse(c) for c in constraints))
-    warn_if_measured_elsewhere(profile, args.profile)
     result = cpu_search(request, profile)
     rows = remeasure(result, profile)
     fastest = result.front[0]

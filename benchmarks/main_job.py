@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from squeezenext.argtypes import seed_list
-from squeezenext.cli import run_script
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.train.config import load_config
@@ -60,7 +60,7 @@ def _reusable(path: Path, config_sha256: str, machine: dict[str, Any]) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=seed_list, default=[0], help="comma-separated; 0 is the default")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "main_job")
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "main_job.json")

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from squeezenext.argtypes import positive_int
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.deploy.backends import PROFILE_BACKENDS, default_backends
 from squeezenext.deploy.profile import profile, profiles_markdown
 from squeezenext.fileio import check_writable, write_json
@@ -32,7 +33,7 @@ def profile_path(kind: str) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=positive_int, default=100)
     parser.add_argument("--rounds", type=positive_int, default=3, help="keep each profile's fastest round")
     parser.add_argument("--json", type=Path, default=profile_path(cpu_kind()))
@@ -53,4 +54,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from squeezenext.argtypes import positive_int, seed_list
-from squeezenext.cli import run_script
+from squeezenext.cli import OneLineParser, run_script
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.train.engine import train_to_completion
@@ -33,14 +34,12 @@ def designs(specs: Path) -> list[tuple[str, str]]:
     """v5 and every front spec file, as (label, network argument)."""
     files = sorted(specs.glob("front-*.yaml"))
     if not files:
-        raise SystemExit(
-            f"search_accuracy: error: no front-*.yaml under {specs}; run benchmarks/search_report.py first"
-        )
+        raise SqueezeNextError(f"no front-*.yaml under {specs}; run benchmarks/search_report.py first")
     return [REFERENCE, *((path.stem, str(path.relative_to(ROOT))) for path in files)]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=positive_int, default=1)
     parser.add_argument("--seeds", type=seed_list, default=[0, 1])
     parser.add_argument("--specs", type=Path, default=ROOT / "docs" / "search" / "specs")

@@ -24,6 +24,7 @@ from typing import Any
 
 from squeezenext.accel.cost import simulate, total
 from squeezenext.accel.hardware import DEFAULT_HARDWARE, resolve_hardware
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.paper import PAPER_INPUT_SIZE
@@ -84,7 +85,7 @@ def search_speed(rounds: int = 3) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "search.json")
     parser.add_argument("--front-out", type=Path, default=ROOT / "docs" / "search", help="the search's own outputs")
     args = parser.parse_args()
@@ -133,4 +134,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -23,7 +23,7 @@ from pathlib import Path
 from squeezenext.accel.cost import simulate, sweep
 from squeezenext.accel.hardware import HardwareConfig, preset
 from squeezenext.accel.topology import CSV_COLUMNS, read_scalesim_csv
-from squeezenext.cli import run_script
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import cpu_kind, machine_summary
@@ -95,7 +95,7 @@ def run_layers(runs: list[dict[str, object]]) -> list[tuple[list[LayerDesc], Har
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scalesim-python", help="python of a venv with scalesim 3.0.0, to time it now")
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / f"simulator_speed-{cpu_kind()}.json")
     parser.add_argument("--configs", type=int, default=1000, help="hardware configs in the sweep")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import torch
 
 from squeezenext.argtypes import positive_int
+from squeezenext.cli import OneLineParser, run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import cpu_extensions, cpu_model, machine_summary
 from squeezenext.rounds import best_of_rounds
@@ -55,7 +56,7 @@ def images_per_second(amp: Literal["none", "bf16"], channels_last: bool, steps: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=positive_int, default=40)
     parser.add_argument("--rounds", type=positive_int, default=2)
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "train_speed.json")
@@ -81,4 +82,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

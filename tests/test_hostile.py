@@ -10,8 +10,10 @@ import json
 import os
 import pickle
 import re
+import runpy
 import shutil
 import struct
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,13 +30,22 @@ from onnx import TensorProto, helper, numpy_helper
 
 from squeezenext import create_model, load_pytorchcv_state_dict, squeezenext
 from squeezenext.accel.cost import simulate, sweep
-from squeezenext.accel.cpu_latency import PROFILE_FORMAT, CalibratedPoint, CpuProfile, ProfileMachine
+from squeezenext.accel.cpu_latency import (
+    PROFILE_FORMAT,
+    CalibratedPoint,
+    CpuProfile,
+    ProfileMachine,
+    load_profile,
+    profile_from_dict,
+)
 from squeezenext.accel.hardware import hardware_from_dict
 from squeezenext.cli import main
+from squeezenext.deploy.calibrate import CalibrationRequest
 from squeezenext.deploy.predictor import Predictor
 from squeezenext.deploy.profile import profile
 from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import native_bf16
+from squeezenext.registry import get_spec
 from squeezenext.search.objectives import pareto_front
 from squeezenext.search.request import SearchRequest
 from squeezenext.search.space import HardwareSpace
@@ -46,6 +57,7 @@ FAST_TRAIN = [
     "--fake-classes", "4", "--batch-size", "8", "--base-batch", "8", "--epochs", "1", "--progress", "false",
 ]  # fmt: skip
 HARDWARE = "rows: 16\ncols: 16\n"
+CPUS = os.cpu_count() or 1
 CPU_PROFILE = CpuProfile(
     format=PROFILE_FORMAT, version=1, backend="onnxruntime", runtime_version="1.32.0", threads=2, batch=1,
     machine=ProfileMachine("Test CPU", ("AVX2",), 2, "test-avx2"), stem_kernels=(3, 5, 7), extra_blocks=4, rounds=3,
@@ -201,7 +213,65 @@ def files(tmp_path_factory: pytest.TempPathFactory, trained: Path) -> SimpleName
     f.cfg_garbage = write("garbage.cfg", "not an ini file\n")
     f.float_tiff = root / "float.tiff"
     Image.fromarray(np.full((28, 28), 3.5, dtype=np.float32)).save(f.float_tiff)
+    _round_three_files(f, write, profile_file)
     return f
+
+
+def _round_three_files(
+    f: SimpleNamespace, write: Callable[[str, str], Path], profile_file: Callable[..., Path]
+) -> None:
+    """The files of round three (issue 21's own inputs: CPU profiles, spec files, SCALE-Sim .cfg files)."""
+    point = CPU_PROFILE.to_dict()["points"][0]
+    profile_changes: dict[str, dict[str, Any]] = {
+        "cpu_extra_key": {"comment": 1}, "cpu_tensorrt": {"backend": "tensorrt"}, "cpu_foreign": {"format": "other"},
+        "cpu_batch0": {"batch": 0}, "cpu_extra0": {"extra_blocks": 0}, "cpu_rounds0": {"rounds": 0},
+        "cpu_seconds": {"calibration_seconds": -5.0}, "cpu_stems": {"stem_kernels": [3, 3, 5]},
+        "cpu_width0": {"points": [{**point, "width": 0}]}, "cpu_size0": {"points": [{**point, "input_size": 0}]},
+        "cpu_three_blocks": {"points": [{**point, "block_ms": [0.1, 0.2, 0.3]}]},
+        "cpu_points_mapping": {"points": {"a": 1}}, "cpu_point_text": {"points": ["x"]},
+        "cpu_huge": {"points": [{**point, "base_ms": [1e308, 1e308, 1e308]}]},
+        "cpu_state_nan": {"state_probe": {"best_ms": float("nan")}}, "cpu_threads_bool": {"threads": True},
+    }  # fmt: skip
+    for name, changes in profile_changes.items():
+        setattr(f, name, profile_file(f"{name}.yaml", **changes))
+    f.cpu_duplicate = write("cpu_duplicate.yaml", f.cpu.read_text() + "threads: 4\n")
+    f.cpu_binary = write("cpu_binary.yaml", "\x00\x01PK\x03")
+    spec = "blocks: [1, 1, 1, 1]\n"
+    for name, text in {
+        "spec_blocks_text": "blocks: '1,1,1,1'\n", "spec_blocks_huge": "blocks: [100000000, 1, 1, 1]\n",
+        "spec_width_negative": spec + "width: -1\n", "spec_stem_1001": spec + "stem_kernel: 1001\n",
+        "spec_groups0": spec + "groups: 0\n", "spec_duplicate": spec + "blocks: [2, 2, 2, 2]\n",
+        "spec_width_nan": spec + "width: .nan\n", "spec_accelerator": "rows: 16\ncols: 16\n",
+        "spec_binary": "\x00\x01\x02", "spec_head0": spec + "head_channels: 0\n",
+        "spec_blocks_float": "blocks: [1, 1, 1, 1.5]\n", "spec_blocks_bool": "blocks: [true, 1, 1, 1]\n",
+        "spec_width_bool": spec + "width: true\n", "spec_tab": "blocks:\t[1, 1, 1, 1]\n",
+        "spec_anchors": "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+        "spec_python_tag": f"blocks: !!python/object/apply:os.system ['touch {f.marker}']\n",
+        "hw_rows_bool": "rows: true\ncols: 16\n",
+    }.items():  # fmt: skip
+        setattr(f, name, write(f"{name}.yaml", text))
+    cfg = (
+        "[run_presets]\nInterfaceBandwidth: {interface}\n[architecture_presets]\nArrayHeight: {rows}\nArrayWidth: 8\n"
+        "IfmapSramSzkB: {ifmap}\nFilterSramSzkB: 64\nOfmapSramSzkB: 64\nDataflow: ws\nBandwidth: {bandwidth}\n"
+    )
+    cfg_changes: dict[str, dict[str, Any]] = {
+        "cfg_rows0": {"rows": 0}, "cfg_rows_huge": {"rows": 10**9}, "cfg_ifmap_negative": {"ifmap": -4},
+        "cfg_bandwidth0": {"bandwidth": 0}, "cfg_bandwidth_nan": {"bandwidth": "nan"},
+        "cfg_bandwidth_inf": {"bandwidth": "inf"}, "cfg_rows_fraction": {"rows": 8.5},
+        "cfg_interface": {"interface": "FAST"}, "cfg_interpolation": {"rows": "%(side)s"},
+    }  # fmt: skip
+    for name, values in cfg_changes.items():
+        fields = {"interface": "USER", "rows": 8, "ifmap": 64, "bandwidth": 10, **values}
+        setattr(f, name, write(f"{name}.cfg", cfg.format(**fields)))
+    f.cfg_repeated_option = write("cfg_repeated.cfg", "[architecture_presets]\nArrayHeight: 8\nArrayHeight: 16\n")
+    f.cfg_repeated_section = write(
+        "cfg_sections.cfg", "[architecture_presets]\nArrayHeight: 8\n[architecture_presets]\n"
+    )
+    f.cfg_binary = write("cfg_binary.cfg", "\x00\xff\xfe")
+    f.cfg_empty = write("cfg_empty.cfg", "")
+    f.text_png = write("text.png", "not an image")
+    f.empty_png = write("empty.png", "")
 
 
 @dataclass(frozen=True)
@@ -384,7 +454,7 @@ CLI_CASES = [
     CliCase("calibrate-unknown-backend", lambda f, o: ["calibrate", "--backend", "tensorrt", "--out", str(o / "p.yaml")], r"invalid choice: 'tensorrt'"),
     CliCase("calibrate-zero-width", lambda f, o: ["calibrate", "--widths", "0", "--out", str(o / "p.yaml")], r"--widths"),
     CliCase("calibrate-zero-rounds", lambda f, o: ["calibrate", "--rounds", "0", "--out", str(o / "p.yaml")], r"--rounds"),
-    CliCase("calibrate-existing-profile", lambda f, o: ["calibrate", "--out", str(o / "keep.txt")], r"keep.txt already exists; replace it with --overwrite"),
+    CliCase("calibrate-existing-profile", lambda f, o: ["calibrate", "--out", str(o / "profile.yaml")], r"profile\.yaml already exists; replace it with --overwrite", setup=lambda f, o: _file(o / "profile.yaml")),
     CliCase("calibrate-unfinished-with-other-options", lambda f, o: ["calibrate", "--widths", "1", "--input-sizes", "32", "--out", str(o / "p.yaml")], r"holds an unfinished calibration with other options", setup=lambda f, o: _unfinished_calibration(o / "p.yaml.parts")),
     # round two (issue 21): data loss
     CliCase("search-resume-exhaustive-folder", lambda f, o: ["search", "--sampler", "nsga2", "--trials", "2", "--resume", "--out", str(o / "s")], r"holds a search without search\.db .*nothing here to --resume", setup=lambda f, o: _finished_search(o / "s")),
@@ -422,7 +492,7 @@ CLI_CASES = [
     CliCase("eval-plain-pickle", lambda f, o: ["eval", str(f.plain_pickle)], r"refused: it is a plain Python pickle"),
     CliCase("simulate-empty-onnx", lambda f, o: ["simulate", str(f.onnx_empty)], r"empty\.onnx holds no ONNX graph"),
     CliCase("simulate-binary-csv", lambda f, o: ["simulate", str(f.binary_csv)], r"binary\.csv is not a text CSV file"),
-    CliCase("profile-batch-beyond-memory", lambda f, o: ["profile", "sqnxt23_w1", "--batch", "100000000"], r"batch 100000000 needs about [\d.]+ GiB .* use a smaller --batch"),
+    CliCase("profile-batch-beyond-memory", lambda f, o: ["profile", "sqnxt23_w1", "--batch", "100000000"], r"batch 100000000 of sqnxt23_w1 needs about [\d.]+ GiB .* use a smaller --batch"),
     CliCase("profile-missing-checkpoint", lambda f, o: ["profile", str(o / "model.pt")], r"model\.pt does not exist"),
     CliCase("search-trials-exhaustive", lambda f, o: ["search", "--trials", "5", "--out", str(o / "s")], r"--trials counts Optuna trials, but this space \([\d,]+ designs\) is searched exhaustively"),
     # round two: CPU latency profiles (squeezenext calibrate) and what reads them
@@ -478,6 +548,103 @@ CLI_CASES = [
     CliCase("cfg-side-as-text", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_text_side)], r"ArrayHeight must be a number, got 'eight'"),
     CliCase("cfg-not-ini", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_garbage)], r"garbage\.cfg is not a SCALE-Sim \.cfg file"),
     CliCase("cfg-missing", lambda f, o: ["study", "--hardware", str(o / "none.cfg"), "--out", str(o / "st")], r"SCALE-Sim config .*none\.cfg does not exist"),
+    # round three (issue 21, own inputs): squeezenext calibrate
+    CliCase("calibrate-rounds-text", lambda f, o: ["calibrate", "--rounds", "x", "--out", str(o / "p.yaml")], r"--rounds: expected an integer >= 1, got 'x'"),
+    CliCase("calibrate-widths-empty", lambda f, o: ["calibrate", "--widths", "", "--out", str(o / "p.yaml")], r"--widths: expected a number > 0, got ''"),
+    CliCase("calibrate-widths-nan", lambda f, o: ["calibrate", "--widths", "nan", "--out", str(o / "p.yaml")], r"--widths: expected a finite number > 0, got nan"),
+    CliCase("calibrate-widths-inf", lambda f, o: ["calibrate", "--widths", "1,inf", "--out", str(o / "p.yaml")], r"--widths: expected a finite number > 0, got inf"),
+    CliCase("calibrate-widths-negative", lambda f, o: ["calibrate", "--widths", "-1", "--out", str(o / "p.yaml")], r"--widths: expected a finite number > 0, got -1"),
+    CliCase("calibrate-width-too-wide", lambda f, o: ["calibrate", "--widths", "1000", "--out", str(o / "p.yaml")], r"width multiplier 1000 gives more than 16,384 channels"),
+    CliCase("calibrate-widths-repeated", lambda f, o: ["calibrate", "--widths", "1,0.5,1", "--out", str(o / "p.yaml")], r"--widths: 1 given more than once"),
+    CliCase("calibrate-input-sizes-repeated", lambda f, o: ["calibrate", "--input-sizes", "224,224", "--out", str(o / "p.yaml")], r"--input-sizes: 224 given more than once"),
+    CliCase("calibrate-input-size-beyond-memory", lambda f, o: ["calibrate", "--input-sizes", "100000", "--out", str(o / "p.yaml")], r"needs about [\d.]+ GiB for its activations, .*calibrate smaller --input-sizes"),
+    CliCase("calibrate-out-json", lambda f, o: ["calibrate", "--out", str(o / "p.json")], r"a CPU latency profile is YAML; the file name must end in \.yaml"),
+    CliCase("calibrate-out-cfg", lambda f, o: ["calibrate", "--out", str(o / "p.cfg")], r"must end in \.yaml"),
+    CliCase("calibrate-out-unknown-placeholder", lambda f, o: ["calibrate", "--out", str(o / "{kind}.yaml")], r"unknown placeholder \{kind\}; the one placeholder is \{cpu_kind\}"),
+    CliCase("calibrate-threads-beyond-cpus", lambda f, o: ["calibrate", "--threads", str(CPUS + 1), "--out", str(o / "p.yaml")], rf"{CPUS + 1} threads: this machine has {CPUS} CPUs"),
+    CliCase("calibrate-threads-text", lambda f, o: ["calibrate", "--threads", "two", "--out", str(o / "p.yaml")], r"--threads: expected an integer >= 1, got 'two'"),
+    CliCase("calibrate-backend-unknown", lambda f, o: ["calibrate", "--backend", "tensorrt", "--out", str(o / "p.yaml")], r"invalid choice: 'tensorrt'"),
+    # round three: CPU latency profiles read by simulate, study and search
+    CliCase("cpu-profile-unknown-key", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_extra_key)], r"unknown key\(s\) comment"),
+    CliCase("cpu-profile-backend-unknown", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_tensorrt)], r"backend 'tensorrt' is not a calibrated runtime"),
+    CliCase("cpu-profile-foreign-format", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_foreign)], r"is a file of format 'other' \(the one format squeezenext reads is 'squeezenext-cpu-latency-profile'\)"),
+    CliCase("cpu-profile-batch-0", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_batch0)], r"batch must be at least 1, got 0"),
+    CliCase("cpu-profile-extra-blocks-0", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_extra0)], r"extra_blocks must be at least 1, got 0"),
+    CliCase("cpu-profile-rounds-0", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_rounds0)], r"rounds must be at least 1, got 0"),
+    CliCase("cpu-profile-negative-seconds", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_seconds)], r"calibration_seconds must be a finite number >= 0, got -5"),
+    CliCase("cpu-profile-repeated-stem", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_stems)], r"stem_kernels must be distinct positive integers, got \[3, 3, 5\]"),
+    CliCase("cpu-profile-width-0", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_width0)], r"width 0, size 227: base latencies must be positive"),
+    CliCase("cpu-profile-size-0", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_size0)], r"width 1, size 0: base latencies must be positive"),
+    CliCase("cpu-profile-three-block-costs", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_three_blocks)], r"block_ms must be a list of 4 finite numbers"),
+    CliCase("cpu-profile-points-a-mapping", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_points_mapping)], r"points must be a list of CalibratedPoints"),
+    CliCase("cpu-profile-point-text", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_point_text)], r"expected a mapping of CalibratedPoint fields, got str"),
+    CliCase("cpu-profile-duplicate-key", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_duplicate)], r"the key 'threads' is given twice"),
+    CliCase("cpu-profile-binary", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_binary)], r"cpu_binary\.yaml: not valid YAML"),
+    CliCase("cpu-profile-huge-latency", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_huge)], r"a latency of an hour or more \(3,600,000 ms\) is not a measurement"),
+    CliCase("cpu-profile-state-probe-nan", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_state_nan)], r"state_probe holds a number that is not finite"),
+    CliCase("cpu-profile-threads-bool", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu_threads_bool)], r"threads must be an integer, got True"),
+    CliCase("cpu-profile-size-uncalibrated", lambda f, o: ["simulate", "sqnxt23_w1", "--input-size", "300", "--hardware", str(f.cpu)], r"input size 300 is not calibrated \(\[227\]\)"),
+    CliCase("cpu-profile-csv-network", lambda f, o: ["simulate", str(f.csv), "--hardware", str(f.cpu)], r"a CPU latency profile takes .*conv\.csv is a SCALE-Sim topology"),
+    CliCase("cpu-profile-torchvision-network", lambda f, o: ["simulate", "torchvision:squeezenet1_0", "--hardware", str(f.cpu)], r"torchvision:squeezenet1_0 is a torchvision model"),
+    CliCase("cpu-profile-with-dataflow", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu), "--dataflow", "ws"], r"--dataflow describe an accelerator; \S+cpu\.yaml is a CPU latency profile"),
+    CliCase("cpu-profile-with-rows", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cpu), "--rows", "8"], r"--rows describe an accelerator"),
+    CliCase("cpu-profile-as-network", lambda f, o: ["simulate", str(f.cpu)], r"cpu\.yaml is a CPU latency profile \(squeezenext calibrate\), not a network spec file"),
+    CliCase("study-cpu-profile", lambda f, o: ["study", "--hardware", str(f.cpu), "--out", str(o / "st")], r"cpu\.yaml is a CPU latency profile \(squeezenext calibrate\); an accelerator is"),
+    CliCase("search-cpu-profile-latency-objective", lambda f, o: ["search", "--hardware", str(f.cpu), "--objective", "latency", "--out", str(o / "s")], r"latency: a CPU latency profile predicts time only"),
+    CliCase("search-cpu-profile-nan-constraint", lambda f, o: ["search", "--hardware", str(f.cpu), "--objective", "time", "--constraint", "time<=nan", "--out", str(o / "s")], r"the bound must be a finite number"),
+    CliCase("search-cpu-profile-infeasible", lambda f, o: ["search", "--hardware", str(f.cpu), "--objective", "time", "--constraint", "time<=-1", "--out", str(o / "s")], r"no design of the [\d,]+ evaluated meets every constraint \(time_ms<=-1\)"),
+    CliCase("search-cpu-profile-resume", lambda f, o: ["search", "--hardware", str(f.cpu), "--objective", "time", "--resume", "--out", str(o / "s")], r"searched exhaustively .*drop --sampler, --storage, --resume"),
+    CliCase("search-cpu-profile-uncalibrated-width", lambda f, o: ["search", "--hardware", str(f.cpu), "--objective", "time", "--widths", "0.5,1", "--out", str(o / "s")], r"width 0\.5 is outside the calibrated widths 1-1"),
+    CliCase("search-cpu-profile-uncalibrated-size", lambda f, o: ["search", "--hardware", str(f.cpu), "--objective", "time", "--input-size", "224", "--out", str(o / "s")], r"input size 224 is not calibrated"),
+    CliCase("search-base-cpu-profile", lambda f, o: ["search", "--base", str(f.cpu), "--out", str(o / "s")], r"is a CPU latency profile \(squeezenext calibrate\), not a network spec file"),
+    # round three: spec files and other network arguments
+    CliCase("spec-blocks-text", lambda f, o: ["info", str(f.spec_blocks_text)], r"blocks must be four positive integers \(one per stage\), got 1,1,1,1"),
+    CliCase("spec-blocks-huge", lambda f, o: ["info", str(f.spec_blocks_huge)], r"at most 1,024 blocks in a stage, got \[100000000, 1, 1, 1\]"),
+    CliCase("spec-width-negative", lambda f, o: ["info", str(f.spec_width_negative)], r"width multiplier must be a positive number, got -1"),
+    CliCase("spec-stem-larger-than-input", lambda f, o: ["info", str(f.spec_stem_1001)], r"input 227x227 is too small"),
+    CliCase("spec-groups-0", lambda f, o: ["info", str(f.spec_groups0)], r"groups must be an integer >= 1, got 0"),
+    CliCase("spec-duplicate-key", lambda f, o: ["info", str(f.spec_duplicate)], r"the key 'blocks' is given twice"),
+    CliCase("spec-width-nan", lambda f, o: ["info", str(f.spec_width_nan)], r"width multiplier must be a positive number, got nan"),
+    CliCase("spec-an-accelerator-file", lambda f, o: ["info", str(f.spec_accelerator)], r"is an accelerator description, not a network spec file"),
+    CliCase("spec-binary", lambda f, o: ["info", str(f.spec_binary)], r"spec_binary\.yaml: not valid YAML"),
+    CliCase("spec-head-channels-0", lambda f, o: ["info", str(f.spec_head0)], r"stem_channels and head_channels must be integers from 1 to 16,384, got 64 and 0"),
+    CliCase("spec-blocks-float", lambda f, o: ["info", str(f.spec_blocks_float)], r"blocks must be four positive integers"),
+    CliCase("spec-blocks-bool", lambda f, o: ["info", str(f.spec_blocks_bool)], r"blocks must be four positive integers .*got \(True, 1, 1, 1\)"),
+    CliCase("spec-width-bool", lambda f, o: ["info", str(f.spec_width_bool)], r"width multiplier must be a positive number, got True"),
+    CliCase("spec-tab", lambda f, o: ["info", str(f.spec_tab)], r"not valid YAML: .*'\\t'"),
+    CliCase("spec-yaml-anchors", lambda f, o: ["info", str(f.spec_anchors)], r"unknown key\(s\) a, b, c, d"),
+    CliCase("spec-python-tag", lambda f, o: ["info", str(f.spec_python_tag)], r"not valid YAML: could not determine a constructor for the tag"),
+    CliCase("hw-rows-bool", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.hw_rows_bool)], r"rows must be an integer, got True"),
+    CliCase("hardware-a-folder", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(o)], r"out is a folder; hardware is a preset \(array-16x16, "),
+    CliCase("hardware-empty", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", ""], r"unknown hardware preset ''"),
+    # round three: SCALE-Sim .cfg files
+    CliCase("cfg-rows-0", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_rows0)], r"cfg_rows0\.cfg: rows must be an integer >= 1, got 0"),
+    CliCase("cfg-rows-huge", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_rows_huge)], r"above the cost model's limit of 65536 PEs per side"),
+    CliCase("cfg-buffer-negative", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_ifmap_negative)], r"buffer sizes > 0"),
+    CliCase("cfg-bandwidth-0", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_bandwidth0)], r"dram_bandwidth must be a finite number > 0, got 0"),
+    CliCase("cfg-bandwidth-nan", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_bandwidth_nan)], r"dram_bandwidth must be a finite number, got nan"),
+    CliCase("cfg-bandwidth-inf", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_bandwidth_inf)], r"dram_bandwidth must be a finite number, got inf"),
+    CliCase("cfg-fractional-side", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_rows_fraction)], r"array sides must be integers"),
+    CliCase("cfg-unknown-interface", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_interface)], r"InterfaceBandwidth must be one of CALC, USER, got 'FAST'"),
+    CliCase("cfg-interpolation", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_interpolation)], r"ArrayHeight must be a number, got '%\(side\)s'"),
+    CliCase("cfg-repeated-option", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_repeated_option)], r"option 'ArrayHeight' in section 'architecture_presets' already exists"),
+    CliCase("cfg-repeated-section", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_repeated_section)], r"section 'architecture_presets' already exists"),
+    CliCase("cfg-binary", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_binary)], r"cfg_binary\.cfg is not a SCALE-Sim \.cfg file"),
+    CliCase("cfg-empty", lambda f, o: ["simulate", "sqnxt23_w1", "--hardware", str(f.cfg_empty)], r"has no \[architecture_presets\] section"),
+    CliCase("cfg-in-study", lambda f, o: ["study", "--hardware", str(f.cfg_rows0), "--out", str(o / "st")], r"rows must be an integer >= 1, got 0"),
+    CliCase("cfg-in-search", lambda f, o: ["search", "--space", "hardware", "--hardware", str(f.cfg_bandwidth0), "--out", str(o / "s")], r"dram_bandwidth must be a finite number > 0"),
+    # round three: bench, profile and predict
+    CliCase("bench-threads-beyond-cpus", lambda f, o: ["bench", "--models", "sqnxt23_w1", "--threads", str(CPUS + 1), "--json", str(o / "b.json")], rf"--threads: {CPUS + 1} threads: this machine has {CPUS} CPUs"),
+    CliCase("profile-threads-beyond-cpus", lambda f, o: ["profile", "sqnxt23_w1", "--threads", str(CPUS + 1)], rf"this machine has {CPUS} CPUs"),
+    CliCase("bench-json-unknown-placeholder", lambda f, o: ["bench", "--models", "sqnxt23_w1", "--json", str(o / "{kind}.json")], r"unknown placeholder \{kind\}"),
+    CliCase("profile-json-unknown-placeholder", lambda f, o: ["profile", "sqnxt23_w1", "--json", str(o / "{kind}.json")], r"unknown placeholder \{kind\}"),
+    CliCase("bench-cpu-profile-as-model", lambda f, o: ["bench", "--models", str(f.cpu), "--json", str(o / "b.json")], r"is a CPU latency profile \(squeezenext calibrate\), not a network spec file"),
+    CliCase("profile-cpu-profile-as-model", lambda f, o: ["profile", str(f.cpu)], r"is a CPU latency profile"),
+    CliCase("profile-cfg-as-model", lambda f, o: ["profile", str(f.cfg_rows0)], r"a network file is one of \.csv, \.onnx, \.pt, \.yaml, \.yml"),
+    CliCase("predict-text-as-image", lambda f, o: ["predict", str(f.text_png), "--model", str(f.trained)], r"cannot read image \S+text\.png"),
+    CliCase("predict-empty-image", lambda f, o: ["predict", str(f.empty_png), "--model", str(f.trained)], r"cannot read image \S+empty\.png"),
+    CliCase("predict-folder-as-image", lambda f, o: ["predict", str(o), "--model", str(f.trained)], r"cannot read image \S+out: .*Is a directory"),
+    CliCase("predict-cfg-as-model", lambda f, o: ["predict", str(f.image), "--model", str(f.cfg_rows0)], r"a network file is one of"),
     # damaged models and images in predict
     CliCase("predict-edited-metadata", lambda f, o: ["predict", str(f.image), "--model", str(f.root / "edited.onnx")], r"damaged"),
     CliCase("predict-decompression-bomb", lambda f, o: ["predict", str(f.bomb), "--model", str(f.root / "good.onnx")], r"bomb\.png"),
@@ -531,6 +698,51 @@ def test_hostile_command_line(
 
 
 @dataclass(frozen=True)
+class ScriptCase:
+    """One hostile command line of a script in benchmarks/ (commands users run, under the same rules)."""
+
+    id: str
+    script: str
+    argv: Callable[[SimpleNamespace, Path], list[str]]
+    message: str
+
+
+SCRIPT_CASES = [
+    ScriptCase("latency-model-foreign-profile", "latency_model", lambda f, o: ["--profile", str(f.cpu), "--json", str(o / "v.json")], r"it was measured on Test CPU \(test-avx2\), this is .*needs a profile calibrated here"),
+    ScriptCase("latency-model-designs-beyond-space", "latency_model", lambda f, o: ["--profile", str(f.cpu), "--designs", "1000000", "--json", str(o / "v.json")], r"--designs 1000000: the space has 95,760 designs"),
+    ScriptCase("latency-model-missing-profile", "latency_model", lambda f, o: ["--profile", str(o / "none.yaml")], r"CPU latency profile \S+none\.yaml does not exist"),
+    ScriptCase("latency-model-damaged-profile", "latency_model", lambda f, o: ["--profile", str(f.cpu_huge)], r"a latency of an hour or more"),
+    ScriptCase("latency-model-csv-as-profile", "latency_model", lambda f, o: ["--profile", str(f.csv)], r"conv\.csv is not a CPU latency profile"),
+    ScriptCase("latency-model-designs-0", "latency_model", lambda f, o: ["--profile", str(f.cpu), "--designs", "0"], r"--designs: expected an integer >= 1, got 0 \(see latency_model\.py --help\)"),
+    ScriptCase("latency-search-foreign-profile", "latency_search", lambda f, o: ["--profile", str(f.cpu), "--json", str(o / "q.json")], r"the paper's question on this CPU compares its predictions with timings on this machine"),
+    ScriptCase("latency-search-damaged-profile", "latency_search", lambda f, o: ["--profile", str(f.cpu_tensorrt)], r"backend 'tensorrt' is not a calibrated runtime"),
+    ScriptCase("search-accuracy-seeds-text", "search_accuracy", lambda f, o: ["--seeds", "x"], r"--seeds: expected comma-separated integers, got 'x'"),
+    ScriptCase("train-speed-unknown-option", "train_speed", lambda f, o: ["--bogus"], r"unrecognized arguments: --bogus \(see train_speed\.py --help\)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", SCRIPT_CASES, ids=[c.id for c in SCRIPT_CASES])
+def test_hostile_benchmark_script(
+    case: ScriptCase, files: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / f"{case.script}.py"
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(sys, "argv", [str(script), *case.argv(files, out)])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(str(script), run_name="__main__")
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert exit_.value.code == 2, captured
+    assert "Traceback" not in captured.err + captured.out
+    assert len(lines) == 1 and lines[0].startswith(f"{case.script}.py: error: "), lines
+    assert re.search(case.message, lines[0]), lines[0]
+    assert not any(out.iterdir()), "the script wrote something"
+
+
+@dataclass(frozen=True)
 class ApiCase:
     """One hostile Python call and a regex its SqueezeNextError must match."""
 
@@ -576,6 +788,16 @@ API_CASES = [
     ApiCase("pe-budget-huge", lambda: HardwareSpace(pe_budget=10**12), r"more than the largest array"),
     ApiCase("storage-in-memory", lambda: SearchRequest(sampler="nsga2", storage="sqlite:///:memory:"), r"in-memory search cannot be resumed"),
     ApiCase("profile-zero-rounds", lambda: profile("sqnxt23_w1", rounds=0), r"runs and rounds must be at least 1"),
+    # round three (issue 21, own inputs)
+    ApiCase("calibration-widths-repeated", lambda: CalibrationRequest(widths=(1.0, 0.5, 1.0)), r"--widths: 1 given more than once"),
+    ApiCase("calibration-threads-beyond-cpus", lambda: CalibrationRequest(threads=CPUS + 1), rf"this machine has {CPUS} CPUs"),
+    ApiCase("cpu-predict-three-columns", lambda: CPU_PROFILE.predict_distributions(get_spec("sqnxt23_w1"), 227, np.ones((2, 3), dtype=int)), r"one row of 4 per design, got int64 \(2, 3\)"),
+    ApiCase("cpu-predict-zero-blocks", lambda: CPU_PROFILE.predict_distributions(get_spec("sqnxt23_w1"), 227, np.array([[0, 2, 3, 1]])), r"at least one block in every stage"),
+    ApiCase("cpu-predict-float-blocks", lambda: CPU_PROFILE.predict_distributions(get_spec("sqnxt23_w1"), 227, np.array([[1.5, 2, 3, 1]])), r"must be integers, .*float64"),
+    ApiCase("cpu-predict-not-a-spec", lambda: CPU_PROFILE.predict("sqnxt23_w1", 227), r"a profile predicts a SqueezeNextSpec"),  # type: ignore[arg-type]
+    ApiCase("cpu-predict-size-text", lambda: CPU_PROFILE.predict(get_spec("sqnxt23_w1"), "227"), r"input_size must be an integer, got '227'"),  # type: ignore[arg-type]
+    ApiCase("cpu-profile-from-a-list", lambda: profile_from_dict([1, 2], "x"), r"x: expected a mapping of CpuProfile fields, got list"),
+    ApiCase("cpu-profile-missing", lambda: load_profile("/nonexistent/profile.yaml"), r"CPU latency profile /nonexistent/profile\.yaml does not exist"),
     ApiCase("profile-unknown-backend", lambda: profile("sqnxt23_w1", "eager"), r"unknown backend 'eager'; valid: onnxruntime, "),
 ]  # fmt: skip
 

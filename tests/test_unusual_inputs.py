@@ -86,3 +86,22 @@ def test_an_sqlite_storage_is_locked_without_a_file_beside_it(tmp_path: Path) ->
     assert main(argv) == 0
     assert storage.read_bytes().startswith(b"SQLite format 3\x00")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "shared.db"]
+
+
+def test_a_cfg_bandwidth_under_calc_is_named_as_unused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SCALE-Sim ignores Bandwidth when InterfaceBandwidth is CALC; so do we, and the note says so."""
+    from squeezenext.accel.scalesim_cfg import read_cfg_fields
+
+    cfg = tmp_path / "calc.cfg"
+    cfg.write_text(
+        "[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\n"
+        "OfmapSramSzkB: 64\nDataflow: ws\nBandwidth: 0\n"
+    )
+    fields, ignored = read_cfg_fields(cfg)
+    assert fields["dram_bandwidth"] > 1e6 and ignored == ["Bandwidth (InterfaceBandwidth is CALC)"]
+
+
+def test_a_cpu_kind_placeholder_still_names_the_kind(tmp_path: Path) -> None:
+    from squeezenext.machine import CPU_KIND_PLACEHOLDER, cpu_kind, with_cpu_kind
+
+    assert with_cpu_kind(tmp_path / f"p-{CPU_KIND_PLACEHOLDER}.yaml") == tmp_path / f"p-{cpu_kind()}.yaml"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import math
 
+from squeezenext.errors import SqueezeNextError
+from squeezenext.machine import check_thread_count
+
 
 def _int_at_least(text: str, minimum: int) -> int:
     try:
@@ -19,6 +22,16 @@ def _int_at_least(text: str, minimum: int) -> int:
 def positive_int(text: str) -> int:
     """An integer >= 1."""
     return _int_at_least(text, 1)
+
+
+def thread_count(text: str) -> int:
+    """An integer from 1 to this machine's CPU count."""
+    value = _int_at_least(text, 1)
+    try:
+        check_thread_count(value)
+    except SqueezeNextError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
 
 
 def positive_float(text: str) -> float:

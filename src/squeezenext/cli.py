@@ -115,15 +115,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with usage errors on one line (the subcommand's ``--help`` has the full usage)."""
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (``--help`` has the full usage); the commands' and the scripts' in
+    benchmarks/."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"squeezenext: error: {self.prog}: {message} (see {self.prog} --help)\n")
+        program, _, command = self.prog.partition(" ")
+        where = f"{self.prog}: " if command else ""
+        self.exit(2, f"{program}: error: {where}{message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="squeezenext", description=__doc__)
+    parser = OneLineParser(prog="squeezenext", description=__doc__)
     parser.add_argument("--version", action="version", version=f"squeezenext {metadata.version('squeezenext')}")
     commands = parser.add_subparsers(dest="command", required=True)
     list_parser = commands.add_parser("list", help="table of every registered variant")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import re
 from collections.abc import Sequence
 from pathlib import Path
+
+from squeezenext.errors import OutputError, SqueezeNextError
 
 CPUINFO = Path("/proc/cpuinfo")
 EXTENSIONS = {
@@ -83,8 +86,23 @@ CPU_KIND_PLACEHOLDER = "{cpu_kind}"
 """Written in an output path, replaced by :func:`cpu_kind`: runs on different kinds of CPU keep their own files."""
 
 
+def check_thread_count(threads: int) -> None:
+    """Refuse more threads than this machine has CPUs: timings with more measure their contention (and a mistyped
+    count would start that many threads)."""
+    cpus = os.cpu_count() or 1
+    if threads > cpus:
+        raise SqueezeNextError(
+            f"{threads} threads: this machine has {cpus} CPUs; more threads than CPUs measure their contention, "
+            "not the CPU"
+        )
+
+
 def with_cpu_kind(path: Path) -> Path:
-    """``path`` with :data:`CPU_KIND_PLACEHOLDER` replaced by this CPU's kind."""
+    """``path`` with :data:`CPU_KIND_PLACEHOLDER` replaced by this CPU's kind; any other ``{name}`` is refused (a
+    mistyped placeholder would otherwise become part of a file name)."""
+    other = re.search(r"\{\w*\}", str(path).replace(CPU_KIND_PLACEHOLDER, ""))
+    if other:
+        raise OutputError(f"{path}: unknown placeholder {other.group()}; the one placeholder is {CPU_KIND_PLACEHOLDER}")
     return Path(str(path).replace(CPU_KIND_PLACEHOLDER, cpu_kind()))
 
 

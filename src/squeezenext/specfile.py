@@ -28,6 +28,7 @@ from squeezenext.errors import ModelError
 from squeezenext.fileio import atomic_write_text, read_yaml
 from squeezenext.specs import Provenance, SqueezeNextSpec
 from squeezenext.typedconfig import from_mapping
+from squeezenext.yamlkinds import SPEC, yaml_kind
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 SPEC_KEYS = ("blocks", "width", "stem_kernel", "groups", "v5_wiring", "stem_channels", "head_channels")
@@ -35,9 +36,14 @@ SPEC_KEYS = ("blocks", "width", "stem_kernel", "groups", "v5_wiring", "stem_chan
 LABEL_KEYS = ("name", "note")
 
 
+def is_yaml_file(name: str) -> bool:
+    """Whether a file name is a YAML file's (spec files, hardware files and CPU latency profiles are YAML)."""
+    return isinstance(name, str) and name.lower().endswith(SPEC_SUFFIXES)
+
+
 def is_spec_file(name: str) -> bool:
     """Whether a network argument names a spec file (by its suffix)."""
-    return isinstance(name, str) and name.lower().endswith(SPEC_SUFFIXES)
+    return is_yaml_file(name)
 
 
 def spec_from_mapping(data: Any, source: str) -> SqueezeNextSpec:
@@ -45,6 +51,9 @@ def spec_from_mapping(data: Any, source: str) -> SqueezeNextSpec:
     if not isinstance(data, dict):
         raise ModelError(f"{source}: expected a mapping with {', '.join(SPEC_KEYS)}, got {type(data).__name__}")
     unknown = sorted(str(key) for key in data if key not in (*SPEC_KEYS, *LABEL_KEYS))
+    kind = yaml_kind(data)
+    if unknown and kind not in (None, SPEC):
+        raise ModelError(f"{source} is {kind}, not a network spec file (blocks, width, ...)")
     if unknown:
         raise ModelError(
             f"{source}: unknown key(s) {', '.join(unknown)}; a spec file gives {', '.join((*SPEC_KEYS, *LABEL_KEYS))}"

@@ -40,6 +40,9 @@ STAGES = 4
 MAX_CHANNELS = 1 << 14
 """The most channels a layer may have (width 64 at 256 base channels): a sanity bound, far beyond any published
 network, that turns a mistyped width or channel count into a clear refusal instead of an allocation failure."""
+MAX_STAGE_BLOCKS = 1024
+"""The most blocks a stage may have: a sanity bound (SqNxt-44, the deepest published variant, has 16 in a stage)
+that turns a mistyped block count into a clear refusal instead of a network that takes minutes to build."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class SqueezeNextSpec:
     def __post_init__(self) -> None:
         if len(self.blocks) != STAGES or any(not is_int(b) or b < 1 for b in self.blocks):
             raise ModelError(f"{self.name}: blocks must be four positive integers (one per stage), got {self.blocks}")
+        if max(self.blocks) > MAX_STAGE_BLOCKS:
+            raise ModelError(f"{self.name}: at most {MAX_STAGE_BLOCKS:,} blocks in a stage, got {list(self.blocks)}")
         if (
             not isinstance(self.width, int | float)
             or isinstance(self.width, bool)

@@ -32,7 +32,7 @@ from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import read_yaml
 from squeezenext.machine import cpu_extensions, cpu_kind, cpu_model
 from squeezenext.specs import STAGES, SqueezeNextSpec
-from squeezenext.typedconfig import check_fields, from_mapping
+from squeezenext.typedconfig import check_fields, from_mapping, is_int
 
 PROFILE_FORMAT = "squeezenext-cpu-latency-profile"
 """The ``format`` key that marks a YAML file as a CPU latency profile (not an accelerator description)."""
@@ -40,6 +40,8 @@ PROFILE_VERSION = 1
 CALIBRATED_GROUPS = 1
 CALIBRATED_HEAD_CHANNELS = 128
 CALIBRATED_STEM_CHANNELS = 64
+MAX_PROFILE_MS = 3_600_000.0
+"""No latency in a profile is an hour or more (a larger one is a damaged file, and sums of it would overflow)."""
 
 
 class ProfileError(SqueezeNextError):
@@ -79,6 +81,11 @@ class CalibratedPoint:
         check_fields(self, ProfileError)
         if min(self.base_ms, default=0.0) <= 0 or self.width <= 0 or self.input_size <= 0:
             raise ProfileError(f"width {self.width:g}, size {self.input_size}: base latencies must be positive")
+        if max(abs(float(ms)) for ms in self.vector()) >= MAX_PROFILE_MS:
+            raise ProfileError(
+                f"width {self.width:g}, size {self.input_size}: a latency of an hour or more "
+                f"({MAX_PROFILE_MS:,.0f} ms) is not a measurement"
+            )
 
     def vector(self) -> npt.NDArray[np.float64]:
         """The point's numbers in one vector: the bases, the v5 term, the four block costs."""
@@ -110,8 +117,23 @@ class CpuProfile:
         check_fields(self, ProfileError, skip=("measurements", "state_probe"))
         if not isinstance(self.state_probe, dict):
             raise ProfileError(f"state_probe must be a mapping, got {type(self.state_probe).__name__}")
+        if not _all_finite(self.state_probe):
+            raise ProfileError("state_probe holds a number that is not finite (nan or inf)")
         if self.format != PROFILE_FORMAT or self.version != PROFILE_VERSION:
             raise ProfileError(f"format {self.format!r} version {self.version}: expected {PROFILE_FORMAT!r} version 1")
+        counts = {
+            "threads": self.threads,
+            "batch": self.batch,
+            "extra_blocks": self.extra_blocks,
+            "rounds": self.rounds,
+        }
+        for name, count in counts.items():
+            if count < 1:
+                raise ProfileError(f"{name} must be at least 1, got {count}")
+        if not 0 <= self.calibration_seconds < float("inf"):
+            raise ProfileError(f"calibration_seconds must be a finite number >= 0, got {self.calibration_seconds}")
+        if len(set(self.stem_kernels)) != len(self.stem_kernels) or min(self.stem_kernels, default=1) < 1:
+            raise ProfileError(f"stem_kernels must be distinct positive integers, got {list(self.stem_kernels)}")
         if not self.points or not self.stem_kernels:
             raise ProfileError("the profile has no calibrated points")
         if any(len(point.base_ms) != len(self.stem_kernels) for point in self.points):
@@ -166,6 +188,10 @@ class CpuProfile:
     def _template_coefficients(self, spec: SqueezeNextSpec, input_size: int) -> tuple[float, np.ndarray]:
         """(base with the spec's wiring, the four per-block costs) for the spec's template (its blocks aside);
         what was not calibrated is refused."""
+        if not isinstance(spec, SqueezeNextSpec):
+            raise ProfileError(f"a profile predicts a SqueezeNextSpec (registry.get_spec(name)), got {spec!r}")
+        if not is_int(input_size):
+            raise ProfileError(f"input_size must be an integer, got {input_size!r}")
         if (spec.groups, spec.head_channels, spec.stem_channels) != (
             CALIBRATED_GROUPS,
             CALIBRATED_HEAD_CHANNELS,
@@ -191,7 +217,14 @@ class CpuProfile:
         """Predicted milliseconds of many block distributions (rows of ``distributions``) of the network
         ``template`` describes (its own blocks aside)."""
         base, per_block = self._template_coefficients(template, input_size)
-        repeats: npt.NDArray[np.float64] = (np.asarray(distributions, dtype=np.float64) - 1.0) @ per_block
+        blocks = np.asarray(distributions)
+        if blocks.ndim != 2 or blocks.shape[1] != STAGES or not np.issubdtype(blocks.dtype, np.integer):
+            raise ProfileError(
+                f"distributions must be integers, one row of {STAGES} per design, got {blocks.dtype} {blocks.shape}"
+            )
+        if blocks.size and blocks.min() < 1:
+            raise ProfileError("distributions must have at least one block in every stage")
+        repeats: npt.NDArray[np.float64] = (blocks.astype(np.float64) - 1.0) @ per_block
         return repeats + base
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,6 +278,15 @@ class Prediction:
     @property
     def total_ms(self) -> float:
         return self.base_ms + sum(self.stage_ms)
+
+
+def _all_finite(value: Any) -> bool:
+    """Whether every number in a nested mapping or list is finite."""
+    if isinstance(value, dict):
+        return all(_all_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(_all_finite(item) for item in value)
+    return not isinstance(value, float) or bool(np.isfinite(value))
 
 
 def is_profile_data(data: Any) -> bool:

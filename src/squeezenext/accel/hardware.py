@@ -20,6 +20,7 @@ from typing import Any, Literal, get_args
 from squeezenext.errors import ConfigError
 from squeezenext.fileio import parse_yaml, read_yaml
 from squeezenext.typedconfig import check_fields, from_mapping
+from squeezenext.yamlkinds import ACCELERATOR, yaml_kind
 
 Dataflow = Literal["ws", "os", "is"]
 DATAFLOWS: tuple[Dataflow, ...] = get_args(Dataflow)
@@ -172,6 +173,11 @@ def load_hardware(path: str | Path) -> HardwareConfig:
             print(note, file=sys.stderr)
         return config
     data = read_yaml(path, ConfigError, "hardware file", f"; give a YAML file or a preset ({list_presets()})")
+    kind = yaml_kind(data)
+    if kind not in (None, ACCELERATOR):
+        raise ConfigError(
+            f"{path} is {kind}; an accelerator is a YAML file with rows and cols, a SCALE-Sim .cfg or a preset"
+        )
     return hardware_from_dict(data, source=str(path))
 
 
@@ -205,6 +211,10 @@ def cpu_profile_path(spec: str) -> Path | None:
 
 def resolve_hardware(spec: str) -> HardwareConfig:
     """A preset name, or a path to a YAML or SCALE-Sim ``.cfg`` file."""
+    if spec and Path(spec).is_dir():
+        raise ConfigError(
+            f"{spec} is a folder; hardware is a preset ({', '.join(list_presets())}), a YAML or a .cfg file"
+        )
     if spec.lower().endswith((".yaml", ".yml", ".cfg")) or Path(spec).is_file():
         return load_hardware(spec)
     return preset(spec)

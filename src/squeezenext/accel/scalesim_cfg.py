@@ -32,6 +32,8 @@ ARCHITECTURE = "architecture_presets"
 BUFFERS = ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB")
 MODELLED = {"ArrayHeight", "ArrayWidth", *BUFFERS, "Dataflow", "Bandwidth"}
 """The ``[architecture_presets]`` keys the cost model uses."""
+INTERFACES = ("CALC", "USER")
+"""SCALE-Sim v3's ``InterfaceBandwidth`` values: it computes the bandwidth that never stalls, or takes ``Bandwidth``."""
 NEUTRAL = {("general", "run_name"), ("run_presets", "InterfaceBandwidth")}
 """Keys read besides the architecture (the name; how the bandwidth is meant)."""
 
@@ -41,7 +43,7 @@ def is_cfg(path: str | Path) -> bool:
 
 
 def _parser(path: Path) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"), interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # SCALE-Sim's keys are CamelCase
     if not path.is_file():
         raise ConfigError(f"SCALE-Sim config {path} does not exist")
@@ -75,7 +77,9 @@ def read_cfg_fields(path: str | Path) -> tuple[dict[str, Any], list[str]]:
     sizes = [_number(parser, path, key) for key in BUFFERS]
     if any(size <= 0 for size in sizes) or rows != int(rows) or cols != int(cols):
         raise ConfigError(f"{path}: array sides must be integers and buffer sizes > 0, got {rows}, {cols}, {sizes}")
-    interface = parser.get("run_presets", "InterfaceBandwidth", fallback="CALC").split()[0].upper()
+    interface = (parser.get("run_presets", "InterfaceBandwidth", fallback="CALC").split() or [""])[0].upper()
+    if interface not in INTERFACES:
+        raise ConfigError(f"{path}: InterfaceBandwidth must be one of {', '.join(INTERFACES)}, got {interface!r}")
     bandwidth = UNLIMITED_BANDWIDTH if interface == "CALC" else _number(parser, path, "Bandwidth")
     total = sum(sizes)
     fields = {
@@ -96,6 +100,8 @@ def read_cfg_fields(path: str | Path) -> tuple[dict[str, Any], list[str]]:
         for key in parser[section]
         if not (section == ARCHITECTURE and key in MODELLED) and (section, key) not in NEUTRAL
     ]
+    if interface == "CALC" and parser.has_option(ARCHITECTURE, "Bandwidth"):
+        ignored.append("Bandwidth (InterfaceBandwidth is CALC)")
     return fields, ignored
 
 

@@ -35,9 +35,11 @@ import numpy as np
 from squeezenext.accel import cpu_latency
 from squeezenext.accel.cpu_latency import PROFILE_FORMAT, PROFILE_VERSION, CalibratedPoint, CpuProfile, ProfileMachine
 from squeezenext.deploy.backends import ONNX_FILE_OF, check_backend, runtime_version
+from squeezenext.deploy.profile import check_memory
 from squeezenext.deploy.timing import ALLOCATOR_ENV, INPUT_SEED, Case, file_runner, measure
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import read_jsonl
+from squeezenext.machine import check_thread_count
 from squeezenext.search.space import Template
 from squeezenext.sources import parse_network
 from squeezenext.specs import STAGES
@@ -47,6 +49,8 @@ CALIBRATION_BACKENDS = tuple(ONNX_FILE_OF)
 DEFAULT_WIDTHS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 """Every width of the search space's grid: latency does not follow MACs between widths (onnxruntime's channel
 blocking makes 0.75 and 1.25 slower than interpolation says, docs/cpu_latency.md), so each is measured."""
+DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+"""Two inference threads, as the committed profiles were measured (one on a one-CPU machine)."""
 DEFAULT_INPUT_SIZES = (224, 227)
 STEM_KERNELS = (3, 5, 7)
 """The stems of the search space (docs/search.md, section 1)."""
@@ -92,10 +96,17 @@ class CalibrationNetwork:
 @dataclass(frozen=True)
 class CalibrationRequest:
     backend: str = "onnxruntime"
-    threads: int = 2
+    threads: int = DEFAULT_THREADS
     widths: tuple[float, ...] = DEFAULT_WIDTHS
     input_sizes: tuple[int, ...] = DEFAULT_INPUT_SIZES
     rounds: int = 3
+
+    def __post_init__(self) -> None:
+        for option, values in (("--widths", self.widths), ("--input-sizes", self.input_sizes)):
+            repeated = sorted({f"{v:g}" for v in values if values.count(v) > 1})
+            if repeated:
+                raise SqueezeNextError(f"{option}: {', '.join(repeated)} given more than once")
+        check_thread_count(self.threads)
 
 
 def calibration_networks(widths: tuple[float, ...], input_sizes: tuple[int, ...]) -> list[CalibrationNetwork]:
@@ -310,7 +321,8 @@ def calibrate(request: CalibrationRequest, out: Path, progress: Callable[[int], 
     started = time.perf_counter()
     networks = calibration_networks(request.widths, request.input_sizes)
     for network in networks:  # an impossible width or size is refused before anything is written
-        parse_network(network.template().spec(network.blocks, name=network.key)).workload(network.input_size)
+        workload = parse_network(network.template().spec(network.blocks, name=network.key)).workload(network.input_size)
+        check_memory(workload.layers, 1, network.key, "calibrate smaller --input-sizes or --widths")
     parts = parts_folder(out)
     _open_parts(parts, request)
     tick = progress(len(networks) * (1 + request.rounds))

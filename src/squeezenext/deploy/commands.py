@@ -10,7 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from squeezenext.argtypes import name_list, positive_float, positive_float_list, positive_int, positive_int_list
+from squeezenext.argtypes import (
+    name_list,
+    positive_float,
+    positive_float_list,
+    positive_int,
+    positive_int_list,
+    thread_count,
+)
 from squeezenext.deploy.backends import BACKENDS, INSTALL_HINT, PROFILE_BACKENDS, default_backends, installed
 from squeezenext.deploy.quantize import DEFAULT_CALIBRATION_IMAGES
 from squeezenext.deploy.timing import WARMUP_RUNS
@@ -223,10 +230,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from squeezenext.accel.cpu_latency import points_table
     from squeezenext.deploy.calibrate import CalibrationRequest, calibrate, parts_folder, remove_parts
     from squeezenext.fileio import atomic_write_text
+    from squeezenext.specfile import is_yaml_file
     from squeezenext.tables import format_table
 
     out: Path = with_cpu_kind(args.out)
     check_new_files([out], overwrite=args.overwrite)
+    if not is_yaml_file(out.name):
+        raise OutputError(f"--out {out}: a CPU latency profile is YAML; the file name must end in .yaml")
     request = CalibrationRequest(
         backend=args.backend,
         threads=args.threads,
@@ -330,7 +340,7 @@ def add_deploy_parsers(commands: Any) -> None:
     bench.add_argument("--batch", type=positive_int_list, default=[1, 32], help="comma-separated batch sizes (1,32)")
     bench.add_argument("--input-size", type=positive_int, default=224)
     bench.add_argument(
-        "--threads", type=positive_int, help="intra-op threads (default: the cores this process may use)"
+        "--threads", type=thread_count, help="intra-op threads (default: the cores this process may use)"
     )
     bench.add_argument(
         "--min-seconds", type=positive_float, default=0.5, help="time each case at least this long in each round"
@@ -362,7 +372,7 @@ def add_deploy_parsers(commands: Any) -> None:
     profile.add_argument("--batch", type=positive_int, default=1)
     profile.add_argument("--input-size", type=positive_int, default=224)
     profile.add_argument(
-        "--threads", type=positive_int, help="inference threads (default: the cores this process may use)"
+        "--threads", type=thread_count, help="inference threads (default: the cores this process may use)"
     )
     profile.add_argument(
         "--runs", type=positive_int, default=50, help=f"profiled runs per round, after {WARMUP_RUNS} warm-up runs"
@@ -376,7 +386,7 @@ def add_deploy_parsers(commands: Any) -> None:
     )
     profile.set_defaults(func=cmd_profile)
 
-    from squeezenext.deploy.calibrate import CALIBRATION_BACKENDS, DEFAULT_INPUT_SIZES, DEFAULT_WIDTHS
+    from squeezenext.deploy.calibrate import CALIBRATION_BACKENDS, DEFAULT_INPUT_SIZES, DEFAULT_THREADS, DEFAULT_WIDTHS
 
     calibration = commands.add_parser(
         "calibrate", help="measure the SqueezeNext family on this CPU: a latency profile for simulate and search"
@@ -387,7 +397,9 @@ def add_deploy_parsers(commands: Any) -> None:
     calibration.add_argument(
         "--out", type=Path, required=True, help=f"the profile (YAML; {CPU_KIND_PLACEHOLDER}: this CPU's kind)"
     )
-    calibration.add_argument("--threads", type=positive_int, default=2, help="inference threads (default 2)")
+    calibration.add_argument(
+        "--threads", type=thread_count, default=DEFAULT_THREADS, help=f"inference threads (default {DEFAULT_THREADS})"
+    )
     calibration.add_argument(
         "--widths", type=positive_float_list, default=list(DEFAULT_WIDTHS),
         help=f"calibrated widths; others between them are interpolated (default {','.join(map(str, DEFAULT_WIDTHS))})",

@@ -7,12 +7,16 @@ import sys
 from pathlib import Path
 
 from squeezenext.accel.cpu_latency import CpuProfile, ProfileError, ProfileMachine, differences, load_profile
-from squeezenext.deploy.backends import missing_runtime, runtime_version
+from squeezenext.deploy.backends import ONNX_FILE_OF, missing_runtime, runtime_version
 
 
 def open_profile(path: Path) -> CpuProfile:
     """The profile at ``path``; a damaged one, or one whose runtime is not installed here, is a ProfileError."""
     profile = load_profile(path)
+    if profile.backend not in ONNX_FILE_OF:
+        raise ProfileError(
+            f"{path}: backend {profile.backend!r} is not a calibrated runtime: one of {', '.join(ONNX_FILE_OF)}"
+        )
     hint = missing_runtime(profile.backend)
     if hint is not None:
         raise ProfileError(f"{path} is a profile of {profile.backend}, which is not installed: {hint}")
@@ -23,3 +27,14 @@ def warn_if_measured_elsewhere(profile: CpuProfile, path: Path) -> None:
     """One warning line per difference between where the profile was measured and this machine and runtime."""
     for difference in differences(profile, ProfileMachine.here(), runtime_version(profile.backend), profile.threads):
         print(f"warning: {path}: {difference}; its predictions are for that machine", file=sys.stderr)
+
+
+def require_measured_here(profile: CpuProfile, path: Path, use: str) -> None:
+    """Refuse a profile measured on another machine, runtime version or thread count where ``use`` (words for a
+    message) times networks here and compares them with its predictions."""
+    found = differences(profile, ProfileMachine.here(), runtime_version(profile.backend), profile.threads)
+    if found:
+        raise ProfileError(
+            f"{path}: {found[0]}; {use} compares its predictions with timings on this machine, so it needs a "
+            "profile calibrated here (squeezenext calibrate --out 'docs/results/cpu_profile-{cpu_kind}-BACKEND.yaml')"
+        )

@@ -19,6 +19,7 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from squeezenext.errors import SqueezeNextError
 from squeezenext.machine import available_memory_bytes, cpu_label, machine_summary
 from squeezenext.sources import BENCH_KINDS, NetworkSource, SourceKind, parse_network
 from squeezenext.tables import format_table, markdown_table
+from squeezenext.workload import LayerDesc
 
 STEM = "stem convolution"
 CONV_1X1 = "1x1 convolutions"
@@ -226,11 +228,10 @@ RUNTIME_MEMORY_FACTOR = 3
 """Bytes a runtime holds per byte of the largest layer's input and output: both, plus its arena's slack."""
 
 
-def _check_memory(source: NetworkSource, size: int, batch: int) -> None:
-    """Refuse a batch whose activations cannot fit in this machine's available memory (the kernel would kill
-    the process without a message)."""
+def check_memory(layers: Sequence[LayerDesc], batch: int, what: str, advice: str) -> None:
+    """Refuse activations that cannot fit in this machine's available memory (the kernel would kill the process
+    without a message): ``what`` names them, ``advice`` says what to change."""
     available = available_memory_bytes()
-    layers = source.workload(size).layers
     if available is None or not layers:
         return
     largest = max(
@@ -240,8 +241,8 @@ def _check_memory(source: NetworkSource, size: int, batch: int) -> None:
     needed = RUNTIME_MEMORY_FACTOR * 4 * largest * batch
     if needed > available:
         raise SqueezeNextError(
-            f"batch {batch} needs about {needed / 2**30:.1f} GiB for {source.argument}'s activations, more than the "
-            f"{available / 2**30:.1f} GiB this machine has available; use a smaller --batch"
+            f"{what} needs about {needed / 2**30:.1f} GiB for its activations, more than the "
+            f"{available / 2**30:.1f} GiB this machine has available; {advice}"
         )
 
 
@@ -266,7 +267,7 @@ def profile(
             f"{', '.join(AS_GIVEN_BACKENDS)}, which run it as given"
         )
     channels, size = input_shape(source, input_size, [batch])
-    _check_memory(source, size, batch)
+    check_memory(source.workload(size).layers, batch, f"batch {batch} of {source.argument}", "use a smaller --batch")
     x = np.random.default_rng(0).standard_normal((batch, channels, size, size)).astype(np.float32)
     with tempfile.TemporaryDirectory(prefix="squeezenext-profile-") as work:
         if is_file:
