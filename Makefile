@@ -13,9 +13,10 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-## The main job needs only the runtime dependencies; the tests add the dev extras (linters, pytorchcv, ...).
+## The main job needs PyTorch (the [torch] extra); the tests add every extra and the dev tools. The base install
+## (`pip install .`: the cost model, the study and the search) and the others are in README.md, "Installs".
 $(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[torch]'
 	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python

@@ -16,7 +16,7 @@ from typing import NoReturn
 from squeezenext.accel.commands import add_simulate_parser, add_study_parser
 from squeezenext.argtypes import positive_int
 from squeezenext.deploy.commands import add_deploy_parsers
-from squeezenext.errors import SIGNAL_EXIT_BASE, SqueezeNextError
+from squeezenext.errors import SIGNAL_EXIT_BASE, SqueezeNextError, missing_extra
 from squeezenext.fileio import describe_os_error, settle_created_folders
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS, STEM_KINDS
@@ -179,6 +179,11 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fail(str(error))
     except OSError as error:
         return _fail(describe_os_error(error, error.filename or "a file", "using"))
+    except ModuleNotFoundError as error:  # an optional dependency of this command (pyproject.toml's extras)
+        missing = missing_extra(error, f"squeezenext {args.command}")
+        if missing is None:
+            raise
+        return _fail(str(missing))
 
 
 def run_script(script_main: Callable[[], object]) -> NoReturn:
@@ -189,9 +194,12 @@ def run_script(script_main: Callable[[], object]) -> NoReturn:
     try:
         script_main()
         status = 0
-    except SqueezeNextError as error:
-        print(f"{name}: error: {' '.join(str(error).split())}", file=sys.stderr)
-        status = getattr(error, "exit_status", 2)
+    except (SqueezeNextError, ModuleNotFoundError) as error:
+        failure = missing_extra(error, name) if isinstance(error, ModuleNotFoundError) else error
+        if failure is None:
+            raise
+        print(f"{name}: error: {' '.join(str(failure).split())}", file=sys.stderr)
+        status = getattr(failure, "exit_status", 2)
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         status = EXIT_INTERRUPTED

@@ -29,3 +29,32 @@ class CheckpointError(SqueezeNextError):
 
 class ConfigError(SqueezeNextError):
     """A hardware config or workload file that cannot be used; the message says what to fix."""
+
+
+EXTRA_OF_PACKAGE = {
+    "torch": "torch",
+    "torchvision": "torch",
+    "onnxscript": "torch",
+    "onnxconverter_common": "torch",
+    "onnxruntime": "deploy",
+    "openvino": "openvino",
+    "executorch": "executorch",
+    "psycopg": "postgresql",
+}
+"""The optional packages and the extra of pyproject.toml that installs each (the base install has none of them)."""
+
+
+class MissingExtraError(SqueezeNextError):
+    """A feature whose optional dependencies are not installed; the message names the extra that installs them."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what}; install it with: pip install 'squeezenext[{extra}]'")
+
+
+def missing_extra(error: ModuleNotFoundError, who: str) -> MissingExtraError | None:
+    """The one-line error for an optional package ``who`` (a command) needs but that is not installed, or None for
+    any other module."""
+    package = (error.name or "").split(".")[0]
+    if package not in EXTRA_OF_PACKAGE:
+        return None
+    return MissingExtraError(f"{who} needs {package}, which is not installed", EXTRA_OF_PACKAGE[package])

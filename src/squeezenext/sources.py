@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from squeezenext import onnx_io
-from squeezenext.errors import CheckpointError, ModelError
+from squeezenext.errors import CheckpointError, MissingExtraError, ModelError
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS, STEM_KINDS, Flavor, StemKind
 from squeezenext.preprocessing import Preprocessing
@@ -166,8 +166,20 @@ class NetworkSource:
         if self.kind in SQUEEZENEXT_KINDS:
             return analytic_workload(self._model_ref(), input_size or PAPER_INPUT_SIZE, flavor, stem)
         if self.kind in (SourceKind.TORCHVISION, SourceKind.PYTORCHCV):
+            from squeezenext.recorded import RECORDED_SIZES, recorded_workload, torch_installed
+
+            size = input_size or PAPER_INPUT_SIZE
+            if not torch_installed():
+                recorded = recorded_workload(self.argument, size) if self.kind is SourceKind.TORCHVISION else None
+                if recorded is None:
+                    raise MissingExtraError(
+                        f"{self.argument} at {size}x{size} is traced with PyTorch, which is not installed "
+                        f"(recorded without it: the study's peers at {' and '.join(map(str, RECORDED_SIZES))})",
+                        "torch",
+                    )
+                return recorded
             label = "torchvision definition" if self.kind is SourceKind.TORCHVISION else "pytorchcv definition"
-            return traced_workload(self.module(), self.argument, input_size or PAPER_INPUT_SIZE, 3, label)
+            return traced_workload(self.module(), self.argument, size, 3, label)
         if self.kind is SourceKind.CHECKPOINT:
             loaded = self.loaded(input_size)
             size = loaded.preprocessing.input_size
@@ -286,7 +298,10 @@ def _parse(value: str | Path | SqueezeNextSpec) -> NetworkSource:
 def _check_peer_name(source: NetworkSource, package: str) -> None:
     """A torchvision or pytorchcv name that its package does not define is refused now, not when it is built."""
     from squeezenext.networks import pytorchcv_names, torchvision_names, unknown_model
+    from squeezenext.recorded import recorded_names, torch_installed
 
+    if not torch_installed() and source.argument in recorded_names():
+        return  # a peer whose workloads are recorded: known without torchvision
     names = torchvision_names() if source.kind is SourceKind.TORCHVISION else pytorchcv_names()
     if source.name not in names:
         raise unknown_model(package, source.name, names)

@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from squeezenext import onnx_io
 from squeezenext.errors import SqueezeNextError
+from squeezenext.eval_transform import EvalTransform, eval_transform
 from squeezenext.images import from_array, open_image
 from squeezenext.preprocessing import TRANSFORMS, Preprocessing
+from squeezenext.recorded import torch_installed
 from squeezenext.sources import SourceKind, parse_network
-from squeezenext.transforms import build_transforms
 from squeezenext.typedconfig import is_int
 
 ImageInput = str | Path | Image.Image | np.ndarray
@@ -43,7 +43,7 @@ class Predictor:
         if not path.is_file():
             raise PredictorError(f"model file {path} does not exist")
         self._session: Any = None
-        self._module: torch.nn.Module | None = None
+        self._module: Any = None  # a torch.nn.Module, for a checkpoint
         source = parse_network(path, (SourceKind.ONNX, SourceKind.CHECKPOINT), purpose="a Predictor")
         if source.kind is SourceKind.ONNX:
             self._load_onnx(path)
@@ -52,7 +52,18 @@ class Predictor:
             self._module, self.classes, self.preprocessing = loaded.module, loaded.classes, loaded.preprocessing
         p = self.preprocessing
         repeat = p.grey and p.in_channels == 3
-        self._transform = build_transforms(p.transform, p.input_size, p.mean, p.std, repeat_grey=repeat)[1]
+        if torch_installed():  # the evaluation's own transforms
+            from squeezenext.transforms import build_transforms
+
+            transform = build_transforms(p.transform, p.input_size, p.mean, p.std, repeat_grey=repeat)[1]
+
+            def torch_transform(image: Image.Image) -> np.ndarray:
+                prepared: np.ndarray = transform(image, 0).numpy()
+                return prepared
+
+            self._transform: EvalTransform = torch_transform
+        else:  # an ONNX model without PyTorch: the same transforms in NumPy and PIL
+            self._transform = eval_transform(p, repeat)
         self._mode = "L" if p.grey else "RGB"
 
     def _load_onnx(self, path: Path) -> None:
@@ -81,23 +92,24 @@ class Predictor:
             )
         self.classes = classes
 
-    def _prepare(self, image: ImageInput) -> torch.Tensor:
+    def _prepare(self, image: ImageInput) -> np.ndarray:
         if isinstance(image, str | Path):
             image = open_image(image, self._mode, PredictorError)
         elif isinstance(image, np.ndarray):
             image = from_array(image, self._mode, "the image array", PredictorError)
         else:
             image = image.convert(self._mode)
-        return self._transform(image, 0)
+        return self._transform(image)
 
     def logits(self, images: Sequence[ImageInput]) -> np.ndarray:
         """Raw class scores, shape (len(images), classes)."""
-        batch = torch.stack([self._prepare(image) for image in images])
+        batch = np.stack([self._prepare(image) for image in images])
         if self._session is not None:
-            return onnx_io.run(self._session, batch.numpy())
-        assert self._module is not None
+            return onnx_io.run(self._session, batch)
+        import torch
+
         with torch.no_grad():
-            scores: np.ndarray = self._module(batch).numpy()
+            scores: np.ndarray = self._module(torch.from_numpy(batch)).numpy()
         return scores
 
     def predict(self, images: Sequence[ImageInput], top_k: int = 5) -> list[Prediction]:
