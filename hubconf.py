@@ -1,4 +1,5 @@
-"""torch.hub entry points: ``torch.hub.load("<owner>/squeezenext", "sqnxt23_w1", source="github")``.
+"""torch.hub entry points: from a clone, ``torch.hub.load("PATH/TO/CLONE", "sqnxt23_w1", source="local")``
+(``"."`` at the clone's root; tests/test_cli.py and the README's example run it).
 
 Every registered model is an entry point taking the keyword options of
 :func:`squeezenext.create_model` (``num_classes``, ``flavor``, ``pretrained``, ``weights``, ``features_only``,

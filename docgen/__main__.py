@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from docgen.committed import ROOT
+from docgen.bench import missing_bench_plots
+from docgen.committed import ROOT, read
 from docgen.documents import rendered
 from docgen.regions import DocsError
+from squeezenext.deploy.report import plot_latency
 from squeezenext.fileio import atomic_write_text
 
 
@@ -24,16 +26,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: a committed result has no field {error}: rerun the benchmark that writes it", file=sys.stderr)
         return 1
     stale = [path for path, text in files.items() if not path.exists() or path.read_bytes() != text.encode()]
-    names = ", ".join(path.relative_to(ROOT).as_posix() for path in stale)
+    plots = missing_bench_plots()
+    names = ", ".join(path.relative_to(ROOT).as_posix() for path in [*stale, *plots])
     if args.check:
-        if stale:
+        if stale or plots:
             print(f"error: stale generated documents: {names}; run `make docs` and commit them", file=sys.stderr)
             return 1
         print(f"{len(files)} generated documents are current")
         return 0
     for path in stale:
         atomic_write_text(path, files[path])
-    print(f"rewrote {names}" if stale else f"{len(files)} generated documents were already current")
+    for path in plots:  # a committed run without its plot (bench --json without --plot): drawn from its JSON
+        plot_latency(read(path.with_suffix(".json")), path)
+    print(f"rewrote {names}" if stale or plots else f"{len(files)} generated documents were already current")
     return 0
 
 

@@ -26,11 +26,60 @@ def runs() -> list[tuple[Path, dict[str, Any]]]:
     return [(path, read(path)) for path in sorted(BENCH.glob("*.json"))]
 
 
+def missing_bench_plots() -> list[Path]:
+    """The plots of committed runs that have none (each run's plot is drawn from its JSON; an existing plot is
+    kept: the bench draws it from the same numbers, and PNG bytes differ between Matplotlib versions)."""
+    return [path.with_suffix(".png") for path, _ in runs() if not path.with_suffix(".png").exists()]
+
+
 def run_line(payload: dict[str, Any]) -> str:
-    """How a run was made: rounds, and the machine's fp32 matmul rate measured in the same run."""
+    """How a run was made: rounds, and the machine's matmul rates measured in the same run (int8's since the
+    bench measures it: an int8 case's share of the machine is of that rate)."""
+    rates = f"fp32 matrix multiply in the same run: {payload['matmul_gmacs_per_s']:.1f} GMAC/s"
+    if "int8_matmul_gmacs_per_s" in payload:
+        rates += f", int8: {payload['int8_matmul_gmacs_per_s']:.1f} GMAC/s"
     return (
         f"Median latency from one `squeezenext bench` run ({payload['rounds']} interleaved rounds, each case's "
-        f"best kept; fp32 matrix multiply in the same run: {payload['matmul_gmacs_per_s']:.1f} GMAC/s)."
+        f"best kept; {rates})."
+    )
+
+
+INT8_PAIRS = (("onnxruntime", "onnxruntime-int8"), ("openvino", "openvino-int8"))
+"""The runtimes in which int8 and fp32 run the same exported network (the int8 QDQ file and the fp32 file)."""
+
+
+def int8_gains_markdown(payloads: list[dict[str, Any]]) -> str:
+    """Per CPU kind and runtime: how much int8 speeds up 1.0-SqNxt-23v5 and SqueezeNet 1.0 at batch 1 (fp32 ms /
+    int8 ms), and so what happens to v5's lead."""
+    rows = []
+    for payload in payloads:
+        env, results = payload["environment"], payload["results"]
+        for fp32, int8 in INT8_PAIRS:
+            times = {
+                (model, backend): median_ms(results, model, backend, 1)
+                for model in (V5, SQUEEZENET)
+                for backend in (fp32, int8)
+            }
+            if any(ms is None for ms in times.values()):
+                continue
+            gain = {model: times[model, fp32] / times[model, int8] for model in (V5, SQUEEZENET)}  # type: ignore[operator]
+            lead = {backend: times[SQUEEZENET, backend] / times[V5, backend] for backend in (fp32, int8)}  # type: ignore[operator]
+            rows.append(
+                [f"{run_cpu(env)}, {env['threads']} threads", fp32, f"{gain[V5]:.2f}x", f"{gain[SQUEEZENET]:.2f}x",
+                 f"{lead[fp32]:.2f}x -> {lead[int8]:.2f}x"]
+            )  # fmt: skip
+    headers = ["CPU", "runtime", "int8 speed-up, v5", "int8 speed-up, SqueezeNet 1.0", "v5's lead, fp32 -> int8"]
+    return markdown_table(headers, rows)
+
+
+def deploy_int8_gains() -> str:
+    """docs/deploy.md's int8 table, from every committed run."""
+    found = runs()
+    return (
+        int8_gains_markdown([payload for _, payload in found])
+        + "\n\nFrom "
+        + ", ".join(f"`{relative(path)}`" for path, _ in found)
+        + " (batch 1, each run's own timings)."
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from docgen import bench, cpu_latency, profile, search, simulator, study, training
+from docgen import bench, cpu_latency, peers, profile, search, simulator, study, training
 from docgen.committed import ROOT
 from docgen.regions import fill
 
@@ -14,18 +14,18 @@ Regions = Callable[[], dict[str, str]]
 REGIONS: dict[Path, Regions] = {
     ROOT / "README.md": lambda: {
         **study.readme_regions(),
-        "simulator-speed": simulator.simulator_speed(),
         "search-summary": search.readme_paragraph(),
         "search-cpu": search.readme_cpu_table(),
         "main-job": training.readme_main_job(),
-        "finetune": training.readme_finetune(),
-        "fashion-table": training.readme_fashion_table(),
         "bench-machines": bench.readme_machines(),
         "int8-accuracy": training.readme_int8(),
     },
+    ROOT / "docs" / "accelerator.md": lambda: {"simulator-speed": simulator.simulator_speed()},
+    ROOT / "docs" / "backbone.md": lambda: {"finetune": training.readme_finetune()},
     ROOT / "docs" / "search.md": search.search_doc_regions,
     ROOT / "docs" / "training.md": lambda: {
         "main-job-seeds": training.training_seeds(),
+        "fashion-table": training.readme_fashion_table(),
         "finetune-table": training.training_finetune(),
         "gpu-throughput": training.gpu_throughput(),
         "gpu-main-job": training.gpu_main_job(),
@@ -33,6 +33,7 @@ REGIONS: dict[Path, Regions] = {
     ROOT / "docs" / "cpu_latency.md": lambda: {"cpu-latency-results": cpu_latency.cpu_latency_results()},
     ROOT / "docs" / "deploy.md": lambda: {
         "bench-runs": bench.deploy_runs(),
+        "int8-gains": bench.deploy_int8_gains(),
         "profile-tables": profile.profile_tables(),
     },
 }
@@ -43,4 +44,5 @@ def rendered() -> dict[Path, str]:
     """Every generated file's text as its committed data renders it."""
     files = {path: fill(path.read_text(), regions(), path.relative_to(ROOT)) for path, regions in REGIONS.items()}
     files.update(study.study_files())
+    files.update(peers.recorded_files())
     return files

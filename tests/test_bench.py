@@ -27,7 +27,7 @@ def test_a_tiny_benchmark_run(tmp_path: Path) -> None:
         threads=1, min_seconds=0.05, rounds=2, progress=lines.append,
     )  # fmt: skip
     assert sum("round 2/2" in line for line in lines) == 4
-    assert payload["matmul_gmacs_per_s"] > 0
+    assert payload["matmul_gmacs_per_s"] > 0 and payload["int8_matmul_gmacs_per_s"] > 0
     assert payload["environment"]["threads"] == 1
     entries = payload["results"]
     assert [(e["backend"], e["batch"]) for e in entries] == [

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docgen import documents, search, study
+from docgen import documents, peers, search, study
 from docgen.__main__ import main
 from docgen.bench import machines_markdown, runs
 from docgen.regions import DocsError, fill
@@ -38,6 +38,7 @@ def test_make_docs_rewrites_a_stale_document_and_check_finds_it(
     doc.write_text(_doc("old table\n"))
     monkeypatch.setattr(documents, "REGIONS", {doc: lambda: {"one": "new table"}})
     monkeypatch.setattr(study, "study_files", dict)
+    monkeypatch.setattr(peers, "recorded_files", dict)
     for module in ("docgen.__main__", "docgen.documents"):
         monkeypatch.setattr(f"{module}.ROOT", tmp_path)
     assert main(["--check"]) == 1

@@ -59,15 +59,21 @@ def default_models() -> list[str]:
     return [*OURS, *TORCHVISION_PEERS, *(PYTORCHCV_BUILDS if pytorchcv_available() else ())]
 
 
-def matmul_gmacs(threads: int, size: int = 2048, repeats: int = 5) -> float:
-    """This machine's fp32 matrix-multiply rate (GMAC/s): the practical ceiling for convolutions."""
+def matmul_gmacs(threads: int, size: int = 2048, repeats: int = 5, *, int8: bool = False) -> float:
+    """This machine's matrix-multiply rate (GMAC/s) in fp32, or in int8 (``torch._int_mm``, int32 sums): the
+    practical ceiling for convolutions in that precision."""
     torch.set_num_threads(threads)
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    torch.mm(a, b)
+    if int8:
+        a, b = (torch.randint(-128, 128, (size, size), dtype=torch.int8) for _ in range(2))
+        multiply = torch._int_mm
+    else:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        multiply = torch.mm
+    multiply(a, b)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        torch.mm(a, b)
+        multiply(a, b)
         times.append(time.perf_counter() - start)
     return size**3 / statistics.median(times) / 1e9
 
@@ -195,7 +201,8 @@ def run_benchmark(
     rounds: int = 1,
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Every (model, backend, batch) with MACs, GMAC/s and the fraction of the matmul rate. ``backends`` None:
+    """Every (model, backend, batch) with MACs, GMAC/s and the fraction of the matmul rate in its precision
+    (int8 backends: the int8 rate; the others, fp32's, which bf16 also is measured against). ``backends`` None:
     the default list's that apply to each model (:func:`backends_for`).
 
     With ``rounds`` > 1 the whole list of cases is timed that many times, interleaved, and each case keeps
@@ -209,7 +216,8 @@ def run_benchmark(
         channels, size = input_shape(source, input_size, batches)
         plans.append((source, backends_for(source, backends), channels, size, model_macs(source, size)))
     peak = matmul_gmacs(threads)
-    progress(f"fp32 matrix multiply (2048^3, {threads} threads): {peak:.1f} GMAC/s")
+    peak_int8 = matmul_gmacs(threads, int8=True)
+    progress(f"matrix multiply (2048^3, {threads} threads): fp32 {peak:.1f} GMAC/s, int8 {peak_int8:.1f} GMAC/s")
     cases: list[tuple[Case, int]] = []
     measured: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="squeezenext-bench-") as work:
@@ -242,13 +250,15 @@ def run_benchmark(
         entry = {"model": case.model, "backend": case.backend, "batch": case.batch, "macs_per_image": macs, **result}
         if "median_ms" in result:
             gmacs = macs * case.batch / (result["median_ms"] / 1e3) / 1e9
-            entry.update(gmacs_per_s=gmacs, fraction_of_matmul=gmacs / peak)
+            rate = peak_int8 if case.backend in INT8_BACKENDS else peak
+            entry.update(gmacs_per_s=gmacs, fraction_of_matmul=gmacs / rate)
         results.append(entry)
     return {
         "environment": environment(threads),
         "input_size": input_size,
         "rounds": rounds,
         "matmul_gmacs_per_s": peak,
+        "int8_matmul_gmacs_per_s": peak_int8,
         "memory": OWN_PEAK_MEMORY,
         "results": results,
     }
