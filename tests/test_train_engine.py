@@ -125,3 +125,20 @@ def test_evaluate_counts_top1_and_top5_by_hand() -> None:
     metrics = evaluate(torch.nn.Identity(), loader, torch.device("cpu"), TrainConfig())  # type: ignore[arg-type]
     assert metrics["top1"] == 25.0 and metrics["top5"] == 75.0 and metrics["images"] == 4
     assert metrics["loss"] == pytest.approx(float(torch.nn.functional.cross_entropy(logits, labels)))
+
+
+def test_progress_in_a_log_file_is_one_line_per_logged_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stderr is not a terminal here (as in a redirected `make run`): one line per logged window, with the step,
+    the images per second and the time left; not a bar refresh per step."""
+    argv = ["train", "--data", "fake", "--input-size", "32", "--stem", "small", "--fake-images", "64",
+            "--fake-classes", "4", "--batch-size", "8", "--base-batch", "8", "--epochs", "1", "--log-every", "4",
+            "--out", str(tmp_path / "run")]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.startswith("step ")]
+    assert len(lines) == 3, captured.err  # steps 1, 4 and 8 of 8
+    assert lines[-1].startswith("step 8/8 (100%), loss ") and "img/s " in lines[-1] and "min left" in lines[-1]
+    assert "\r" not in captured.err
+    assert "next:" in captured.out and "squeezenext predict docs/samples/*.png --model" in captured.out

@@ -35,9 +35,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         test = results["test"]
         print(
             f"{config.model}: test top-1 {test['top1']:.2f}%, top-5 {test['top5']:.2f}%, loss {test['loss']:.4f} "
-            f"on {test['images']} images; {results['params']:,} parameters; outputs in {config.out}"
+            f"on {test['images']} images; {results['params']:,} parameters; "
+            f"{results['train_seconds_this_session'] / 60:.1f} minutes of training in this session"
         )
+        print(finished_run_summary(Path(config.out)))
     return 0
+
+
+def finished_run_summary(out: Path) -> str:
+    """Where a finished run's files are, and the commands a user runs next."""
+    model = out / "model.pt"
+    return "\n".join(
+        [
+            f"checkpoint {model}, curves {out / 'curves.png'}, metrics {out / 'metrics.jsonl'}, {out / 'results.json'}",
+            "next:",
+            f"  squeezenext eval {model}  # evaluate again",
+            f"  squeezenext predict docs/samples/*.png --model {model}  # classify images",
+            f"  squeezenext export {model} --out model.onnx --int8  # ONNX fp32 and int8",
+        ]
+    )
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

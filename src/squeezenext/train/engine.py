@@ -34,6 +34,7 @@ from squeezenext.sources import TRAINABLE_KINDS, BuildOptions, parse_network
 from squeezenext.train.config import INIT_PYTORCHCV, TrainConfig, TrainConfigError, save_config
 from squeezenext.train.data import DataBundle, DataError, build_data, collate
 from squeezenext.train.metrics import MetricsLog
+from squeezenext.train.progress import progress_display
 from squeezenext.train.rng import rng_state, set_rng_state
 from squeezenext.train.schedule import PolySchedule
 from squeezenext.weights import load_state_dict_checked
@@ -462,11 +463,7 @@ class Trainer:
                     flush=True,
                 )
         log = MetricsLog(self.out, self.global_step) if main else None
-        progress = None
-        if main and self.config.progress:
-            from tqdm import tqdm
-
-            progress = tqdm(total=self.total_steps, initial=self.global_step, unit="step", dynamic_ncols=True)
+        progress = progress_display(self.total_steps, self.global_step) if main and self.config.progress else None
         started = time.perf_counter()
         test_metrics: dict[str, float | int] = {}
         with _StopRequest() as stop:
