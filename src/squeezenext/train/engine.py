@@ -285,6 +285,10 @@ class Trainer:
         self.local_batch = config.batch_size // self.place.world
         if config.deterministic:
             torch.use_deterministic_algorithms(True)
+            # deterministic mode also fills every new tensor with NaN (to expose kernels that read memory they
+            # did not write): 3,000 fills per step, a fifth of a CPU step's time in the main job (torch.profiler,
+            # docs/training.md); the results do not depend on it (tests/test_main_job.py, test_train_resume.py)
+            torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
             torch.backends.cudnn.benchmark = False
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.manual_seed(config.seed)
