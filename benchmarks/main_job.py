@@ -1,11 +1,12 @@
 """The README's main job, measured and committed: Fashion-MNIST accuracy per seed, training time, int8.
 
-    python benchmarks/main_job.py [--seeds 0,1,2] [--reuse] [--json docs/results/main_job.json]
+    python benchmarks/main_job.py [--seeds 0,1,2] [--reuse] [--json docs/results/main_job-{cpu_kind}.json]
 
 Trains configs/fashion_mnist.yaml (what `make run` runs) once per seed, each into runs/main_job/seed<N>,
 then exports the first seed's model to ONNX fp32 and int8 and measures both on the 10,000 test images.
-Writes the JSON that the README's main-job and int8 lines are checked against (tests/test_results.py),
-with the machine (CPU model and extensions) it ran on and the SHA-256 of the configuration file.
+Writes the JSON of this CPU kind that the README's main-job and int8 lines are rendered from (`make docs`;
+tests/test_results.py checks each), with the machine (CPU model and extensions) it ran on and the SHA-256 of the
+configuration file.
 
 ``--reuse`` keeps the seeds (and the int8 figures) that the existing JSON already holds for the same
 configuration file (same SHA-256) on the same CPU (model and extensions), and trains only the others: the
@@ -30,7 +31,7 @@ import torch
 from squeezenext.argtypes import seed_list
 from squeezenext.cli import OneLineParser, run_script
 from squeezenext.fileio import check_writable, write_json
-from squeezenext.machine import machine_summary
+from squeezenext.machine import CPU_KIND_PLACEHOLDER, machine_summary, with_cpu_kind
 from squeezenext.train.config import load_config
 from squeezenext.train.engine import train_to_completion
 from squeezenext.train.rundir import claimed_run_folder
@@ -63,9 +64,11 @@ def main() -> None:
     parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=seed_list, default=[0], help="comma-separated; 0 is the default")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "main_job")
-    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "main_job.json")
+    default = ROOT / "docs" / "results" / f"main_job-{CPU_KIND_PLACEHOLDER}.json"
+    parser.add_argument("--json", type=Path, default=default, help=f"{CPU_KIND_PLACEHOLDER}: this CPU's kind")
     parser.add_argument("--reuse", action="store_true", help="keep the seeds the JSON holds for this config and CPU")
     args = parser.parse_args()
+    args.json = with_cpu_kind(args.json)
     check_writable(args.json)
 
     base = load_config(CONFIG)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from squeezenext.machine import cpu_extensions, cpu_model
+from squeezenext.machine import cpu_kind
 from squeezenext.train import data as data_module
 from squeezenext.train.config import load_config
 from squeezenext.train.engine import Trainer
@@ -29,15 +29,15 @@ def test_main_job_reaches_90_percent_and_reproduces_the_committed_result(tmp_pat
     )
     results = Trainer(config).fit()
     assert results["test"]["images"] == 10_000
-    committed = json.loads((ROOT / "docs" / "results" / "main_job.json").read_text())
-    same_machine = (
-        committed["machine"]["cpu"] == cpu_model() and committed["machine"]["cpu_extensions"] == cpu_extensions()
-    )
-    if same_machine:
+    results_folder = ROOT / "docs" / "results"
+    own = results_folder / f"main_job-{cpu_kind()}.json"
+    if own.is_file():  # this kind's committed result: exactly its default seed
+        committed = json.loads(own.read_text())
         default = next(run for run in committed["runs"] if run["seed"] == config.seed)
         assert results["test"]["top1"] == pytest.approx(default["top1"], abs=1e-9)
-    else:
-        assert results["test"]["top1"] >= committed["top1_worst"] - committed["top1_spread"]
+    else:  # a kind without one: within the seed spread of the worst seed of every kind measured
+        kinds = [json.loads(path.read_text()) for path in sorted(results_folder.glob("main_job-*.json"))]
+        assert results["test"]["top1"] >= min(job["top1_worst"] - job["top1_spread"] for job in kinds)
 
 
 @pytest.mark.extended

@@ -23,8 +23,13 @@ def _load(name: str) -> dict[str, Any]:
     return payload
 
 
-def test_the_main_job_summary_is_its_runs() -> None:
-    job = _load("main_job.json")
+MAIN_JOBS = sorted((ROOT / "docs" / "results").glob("main_job-*.json"))
+
+
+@pytest.mark.parametrize("path", MAIN_JOBS, ids=lambda path: path.stem)
+def test_each_main_job_summary_is_its_runs_and_named_by_its_cpu_kind(path: Path) -> None:
+    job = _load(path.name)
+    assert path.stem == f"main_job-{cpu_kind(job['machine']['cpu'], job['machine']['cpu_extensions'])}"
     assert job["test_images"] == 10_000
     top1 = [run["top1"] for run in job["runs"]]
     assert len(top1) >= 3 and job["top1_mean"] == pytest.approx(statistics.fmean(top1))
@@ -45,8 +50,9 @@ def test_fine_tuning_summary_is_its_runs() -> None:
     assert all(run["init"]["skipped"] == ["fc.weight"] for run in result["runs"] if run["arm"] == "fine-tuned")
 
 
-def test_int8_accuracy_was_measured_on_the_full_test_set() -> None:
-    int8 = _load("main_job.json")["int8"]
+@pytest.mark.parametrize("path", MAIN_JOBS, ids=lambda path: path.stem)
+def test_int8_accuracy_was_measured_on_the_full_test_set(path: Path) -> None:
+    int8 = _load(path.name)["int8"]
     assert int8["test_images"] == 10_000
     assert int8["change_points"] == pytest.approx(int8["int8_top1"] - int8["fp32_top1"])
     assert 0 <= int8["top1_agreement"] <= 1
