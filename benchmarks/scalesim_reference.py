@@ -6,13 +6,17 @@ SCALE-Sim has conflicting pins, so it lives in its own venv (see docs/accelerato
     /tmp/scalesim-venv/bin/pip install scalesim==3.0.0 "numpy<2" "pandas<2.3" "numba<0.61" "llvmlite<0.44"
     /tmp/scalesim-venv/bin/python benchmarks/scalesim_reference.py --out tests/data/scalesim_reference.json
     /tmp/scalesim-venv/bin/python benchmarks/scalesim_reference.py --stalls --out tests/data/scalesim_stalls.json
+    /tmp/scalesim-venv/bin/python benchmarks/scalesim_reference.py --configs tests/data/scalesim \
+        --topology tests/data/scalesim/alexnet.csv --out tests/data/scalesim_configs.json
 
 This script imports nothing from squeezenext: it only describes layers in SCALE-Sim's own topology
 format (padded input size, filter size, channels, filters, stride) and records SCALE-Sim's "Total
 Cycles", "Stall Cycles", SRAM read/write counts, DRAM access counts and its wall time per run. By default
 it runs every (array, dataflow) pair with buffers far larger than any layer and the bandwidth SCALE-Sim
 computes as sufficient (so nothing stalls); ``--stalls`` runs small buffers at user-set DRAM bandwidths
-(``InterfaceBandwidth: USER``), where SCALE-Sim's double-buffered memory model stalls the array.
+(``InterfaceBandwidth: USER``), where SCALE-Sim's double-buffered memory model stalls the array. ``--configs``
+runs SCALE-Sim's own shipped ``.cfg`` files, unchanged, on one of its own topologies, and records each layer's
+cycles (tests/test_scalesim_cfg.py reads the same files as hardware and compares).
 """
 
 from __future__ import annotations
@@ -173,13 +177,113 @@ def run_one(
     }
 
 
+DEFAULTS = {
+    ("architecture_presets", "memorybanks"): "MemoryBanks: 1",
+    ("architecture_presets", "readrequestbuffer"): "ReadRequestBuffer: 32",
+    ("architecture_presets", "writerequestbuffer"): "WriteRequestBuffer: 32",
+    ("run_presets", "useramulatortrace"): "UseRamulatorTrace: False",
+}
+"""Keys SCALE-Sim 3.0.0 requires that some of its own shipped configs lack, with the values of its ``scale.cfg``
+(none changes what the array computes)."""
+LAYOUT_DEFAULT = """[layout]
+IfmapCustomLayout: False
+IfmapSRAMBankBandwidth: 10
+IfmapSRAMBankNum: 10
+IfmapSRAMBankPort: 2
+FilterCustomLayout: False
+FilterSRAMBankBandwidth: 10
+FilterSRAMBankNum: 10
+FilterSRAMBankPort: 2
+"""
+"""``scale.cfg``'s ``[layout]`` (no custom layout), for a config without the section."""
+SPARSITY_DEFAULT = """[sparsity]
+SparsitySupport : false
+SparseRep : ellpack_block
+OptimizedMapping : false
+BlockSize : 8
+RandomNumberGeneratorSeed : 40
+"""
+"""``scale.cfg``'s ``[sparsity]`` (dense), for a config without the section."""
+SECTION_DEFAULTS = {"layout": LAYOUT_DEFAULT, "sparsity": SPARSITY_DEFAULT}
+
+
+def run_config(config: Path, topology: Path) -> dict[str, Any]:
+    """SCALE-Sim with one of its own config files on a topology: each layer's cycles. A config SCALE-Sim 3.0.0
+    refuses for a missing key or section is completed from :data:`DEFAULTS` and :data:`SECTION_DEFAULTS`, one at a
+    time, and run again; its first error and what was added are recorded."""
+    import configparser
+
+    text, added, first_error = config.read_text(), list[str](), None
+    for _ in range(len(DEFAULTS) + len(SECTION_DEFAULTS)):
+        try:
+            result = _run_config(text, topology)
+        except configparser.NoSectionError as error:
+            if error.section not in SECTION_DEFAULTS:
+                raise
+            text, addition = text + "\n" + SECTION_DEFAULTS[error.section], f"[{error.section}] (scale.cfg's)"
+            refusal = f"{type(error).__name__}: {error}"
+        except configparser.NoOptionError as error:
+            line = DEFAULTS[(error.section, error.option.lower())]
+            text, addition = text.replace(f"[{error.section}]", f"[{error.section}]\n{line}", 1), line
+            refusal = f"{type(error).__name__}: {error}"
+        except Exception as error:  # SCALE-Sim fails inside the run (a custom layout needs its own layout file)
+            failure = f"{type(error).__name__}: {error}"
+            return {"config": config.name, "topology": topology.name, "scalesim_error": first_error or failure,
+                    "completed_with": added, "not_run": failure}  # fmt: skip
+        else:
+            record = {"config": config.name, "topology": topology.name, **result}
+            return {**record, "scalesim_error": first_error, "completed_with": added} if added else record
+        first_error = first_error or refusal
+        added.append(addition)
+    raise RuntimeError(f"{config}: still refused after adding {added}")
+
+
+def _run_config(config_text: str, topology: Path) -> dict[str, Any]:
+    from scalesim.scale_sim import scalesim
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "run.cfg"
+        config.write_text(config_text)
+        names = [row.split(",")[0].strip() for row in topology.read_text().splitlines()[1:] if row.strip()]
+        layout = Path(tmp) / "layout.csv"  # read by SCALE-Sim, used only with custom layouts (off in its configs)
+        layout.write_text("Layer name, a, b, c, d, e, f, g,\n" + "".join(f"{n}, 1, 1, 1, 1, 1, 1, 1,\n" for n in names))
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            sim = scalesim(
+                save_disk_space=True, verbose=False, config=str(config), topology=str(topology), layout=str(layout)
+            )
+            sim.run_scale(top_path=str(Path(tmp) / "out"))
+        seconds = time.perf_counter() - start
+        (report,) = (Path(tmp) / "out").glob("*/COMPUTE_REPORT.csv")
+        compute = _read_report(report)
+    layers = [
+        {"total_cycles": int(float(row["Total Cycles"])), "stall_cycles": int(float(row["Stall Cycles"]))}
+        for row in compute
+    ]
+    return {"layers": layers, "seconds": seconds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--stalls", action="store_true", help="small buffers, user-set bandwidths")
+    parser.add_argument("--configs", type=Path, help="a folder of SCALE-Sim .cfg files, each run on --topology")
+    parser.add_argument("--topology", type=Path, help="a SCALE-Sim topology CSV (with --configs)")
     args = parser.parse_args()
     from importlib.metadata import version
 
+    if args.configs is not None:
+        if args.topology is None:
+            parser.error("--configs needs --topology")
+        runs = []
+        for config in sorted(args.configs.glob("*.cfg")):
+            runs.append(run_config(config, args.topology))
+            _write(args.out, {"scalesim_version": version("scalesim"), "runs": runs})  # kept as it grows
+            run = runs[-1]
+            outcome = f"{sum(x['total_cycles'] for x in run['layers'])} cycles" if "layers" in run else run["not_run"]
+            print(f"{config.name}: {outcome}; completed with {run.get('completed_with', [])}", flush=True)
+        _write(args.out, {"scalesim_version": version("scalesim"), "runs": runs})
+        return
     results = []
     settings: list[tuple[tuple[int, int], str, int, int | None]]
     if args.stalls:
@@ -200,9 +304,13 @@ def main() -> None:
     payload: dict[str, Any] = {"scalesim_version": version("scalesim"), "runs": results}
     if not args.stalls:
         payload["sram_kb"] = HUGE_SRAM_KB
-    tmp = args.out.with_suffix(".tmp")
+    _write(args.out, payload)
+
+
+def _write(out: Path, payload: dict[str, Any]) -> None:
+    tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1) + "\n")
-    os.replace(tmp, args.out)
+    os.replace(tmp, out)
 
 
 if __name__ == "__main__":
