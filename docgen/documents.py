@@ -21,11 +21,11 @@ REGIONS: dict[Path, Regions] = {
         "int8-accuracy": training.readme_int8(),
     },
     ROOT / "docs" / "accelerator.md": lambda: {"simulator-speed": simulator.simulator_speed()},
-    ROOT / "docs" / "backbone.md": lambda: {"finetune": training.readme_finetune()},
+    ROOT / "docs" / "backbone.md": lambda: {"finetune": training.backbone_finetune()},
     ROOT / "docs" / "search.md": search.search_doc_regions,
     ROOT / "docs" / "training.md": lambda: {
         "main-job-seeds": training.training_seeds(),
-        "fashion-table": training.readme_fashion_table(),
+        "fashion-table": training.fashion_table(),
         "finetune-table": training.training_finetune(),
         "gpu-throughput": training.gpu_throughput(),
         "gpu-main-job": training.gpu_main_job(),

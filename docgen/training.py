@@ -118,13 +118,13 @@ def finetune_gain() -> str:
     )
 
 
-def readme_finetune() -> str:
+def backbone_finetune() -> str:
+    """docs/backbone.md's sentence on the fine-tuning example."""
     found = _finetune()
     return (
-        "Fine-tuning (`train --init pytorchcv|PATH`, `--freeze-stages`, `--backbone-lr-scale`; "
-        "[docs/backbone.md](docs/backbone.md)): the main job's checkpoint fine-tuned to Fashion-MNIST's classes "
-        f"merged into 5 groups, from {found['task']['train_subset']:,} training images, {finetune_gain()}; table in "
-        "[docs/training.md](docs/training.md#fine-tuning)."
+        "The main job's checkpoint fine-tuned to Fashion-MNIST's classes merged into 5 groups, from "
+        f"{found['task']['train_subset']:,} training images, {finetune_gain()}; table in "
+        "[training.md](training.md#fine-tuning)."
     )
 
 
@@ -143,8 +143,8 @@ def training_finetune() -> str:
     )
 
 
-def readme_fashion_table() -> str:
-    """The README's one-recipe table of ours and the peers, and the paper's claim checked on it."""
+def fashion_table() -> str:
+    """docs/training.md's one-recipe table of ours and the peers, and the paper's claim checked on it."""
     found = result("fashion_mnist_table.json")
     results = found["results"]
     rows = [

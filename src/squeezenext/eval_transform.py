@@ -10,11 +10,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from squeezenext.preprocessing import Preprocessing
-
-PAPER_RESIZE = 256
-"""The official solver's resize before the crop (the same constant as :data:`squeezenext.transforms.PAPER_RESIZE`,
-which imports PyTorch)."""
+from squeezenext.preprocessing import IMAGENET_RESIZE_RATIO, PAPER_RESIZE, Preprocessing
 
 EvalTransform = Callable[[Image.Image], np.ndarray]
 
@@ -59,7 +55,8 @@ def eval_transform(preprocessing: Preprocessing, repeat_grey: bool) -> EvalTrans
         if p.transform == "paper":
             image = image.resize((PAPER_RESIZE, PAPER_RESIZE), Image.Resampling.BILINEAR)
         else:
-            short, (width, height) = round(p.input_size * 256 / 224), image.size  # torchvision's Resize(int)
+            # torchvision's Resize(int): the shorter side to ``short``, the longer one truncated to keep the ratio
+            short, (width, height) = round(p.input_size * IMAGENET_RESIZE_RATIO), image.size
             if width <= height:
                 width, height = short, int(short * height / width)
             else:

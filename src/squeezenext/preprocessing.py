@@ -6,6 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+PAPER_RESIZE = 256
+"""The official solver's resize before its 227 crop (``train_val.prototxt``: 256x256 images)."""
+IMAGENET_RESIZE_RATIO = 256 / 224
+"""The ``imagenet`` evaluation resizes the shorter side to ``size * 256 / 224`` before the center crop."""
+
 TransformKind = Literal["small", "paper", "imagenet"]
 TRANSFORMS: tuple[str, ...] = get_args(TransformKind)
 

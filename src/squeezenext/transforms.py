@@ -12,9 +12,7 @@ from typing import Any
 import torch
 from torchvision.transforms import v2
 
-from squeezenext.preprocessing import Preprocessing
-
-PAPER_RESIZE = 256
+from squeezenext.preprocessing import IMAGENET_RESIZE_RATIO, PAPER_RESIZE, Preprocessing
 
 Transform = Callable[[Any, int], torch.Tensor]
 """``transform(image, seed)``: a normalized float tensor; all randomness comes from ``seed``."""
@@ -98,7 +96,7 @@ def build_transforms(
     else:
         normalize = [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))]
         train = [v2.RandomResizedCrop(size, antialias=True), v2.RandomHorizontalFlip()]
-        test = [v2.Resize(round(size * 256 / 224), antialias=True), v2.CenterCrop(size)]
+        test = [v2.Resize(round(size * IMAGENET_RESIZE_RATIO), antialias=True), v2.CenterCrop(size)]
     preprocessing = Preprocessing(kind, size, len(mean), tuple(mean), tuple(std), scale_to_unit=kind != "paper")
     return (
         TorchvisionTransform(v2.Compose(to_tensor + train + grey + normalize)),
