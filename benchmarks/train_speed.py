@@ -14,7 +14,7 @@ best):
 
 Each row's ``of matmul`` is its training MAC rate (three times the forward MACs per image: forward, and the
 backward's two products) over the machine's matrix-multiply rate in the row's precision, measured in the same run
-(``squeezenext.deploy.bench.matmul_gmacs``; bf16: ``torch.mm`` on bf16 tensors). Writes one JSON per CPU kind.
+(``squeezenext.deploy.bench.matmul_gmacs``). Writes one JSON per CPU kind.
 """
 
 from __future__ import annotations
@@ -103,21 +103,6 @@ def forward_macs(config: TrainConfig) -> int:
     return sum(layer.macs for layer in layers)
 
 
-def matmul_rate(amp: str, threads: int) -> float:
-    """GMAC/s of a 2048^3 matrix multiply in the precision of ``amp``."""
-    if amp == "none":
-        return matmul_gmacs(threads)
-    torch.set_num_threads(threads)
-    a, b = (torch.randn(2048, 2048, dtype=torch.bfloat16) for _ in range(2))
-    torch.mm(a, b)
-    times = []
-    for _ in range(5):
-        started = time.perf_counter()
-        torch.mm(a, b)
-        times.append(time.perf_counter() - started)
-    return 2048**3 / statistics.median(times) / 1e9
-
-
 def main() -> None:
     parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=positive_int, default=40)
@@ -129,7 +114,7 @@ def main() -> None:
     out = with_cpu_kind(args.json)
     check_writable(out)
     threads = torch.get_num_threads()
-    rates = {amp: matmul_rate(amp, threads) for amp in AMPS}
+    rates = {amp: matmul_gmacs(threads, precision="fp32" if amp == "none" else "bf16") for amp in AMPS}
     best = best_of_rounds(
         settings(), lambda setting: images_per_second(setting, args.steps), args.rounds, float, lower_is_better=False
     )

@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -59,15 +59,18 @@ def default_models() -> list[str]:
     return [*OURS, *TORCHVISION_PEERS, *(PYTORCHCV_BUILDS if pytorchcv_available() else ())]
 
 
-def matmul_gmacs(threads: int, size: int = 2048, repeats: int = 5, *, int8: bool = False) -> float:
-    """This machine's matrix-multiply rate (GMAC/s) in fp32, or in int8 (``torch._int_mm``, int32 sums): the
+def matmul_gmacs(
+    threads: int, size: int = 2048, repeats: int = 5, *, precision: Literal["fp32", "bf16", "int8"] = "fp32"
+) -> float:
+    """This machine's matrix-multiply rate (GMAC/s) in fp32, bf16 or int8 (``torch._int_mm``, int32 sums): the
     practical ceiling for convolutions in that precision."""
     torch.set_num_threads(threads)
-    if int8:
+    if precision == "int8":
         a, b = (torch.randint(-128, 128, (size, size), dtype=torch.int8) for _ in range(2))
         multiply = torch._int_mm
     else:
-        a, b = torch.randn(size, size), torch.randn(size, size)
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
         multiply = torch.mm
     multiply(a, b)
     times = []
@@ -216,7 +219,7 @@ def run_benchmark(
         channels, size = input_shape(source, input_size, batches)
         plans.append((source, backends_for(source, backends), channels, size, model_macs(source, size)))
     peak = matmul_gmacs(threads)
-    peak_int8 = matmul_gmacs(threads, int8=True)
+    peak_int8 = matmul_gmacs(threads, precision="int8")
     progress(f"matrix multiply (2048^3, {threads} threads): fp32 {peak:.1f} GMAC/s, int8 {peak_int8:.1f} GMAC/s")
     cases: list[tuple[Case, int]] = []
     measured: list[list[dict[str, Any]]] = []

@@ -23,16 +23,21 @@ def open_profile(path: Path) -> CpuProfile:
     return profile
 
 
+def differences_here(profile: CpuProfile) -> list[str]:
+    """What differs between where the profile was measured and this machine, runtime version and its threads."""
+    return differences(profile, ProfileMachine.here(), runtime_version(profile.backend), profile.threads)
+
+
 def warn_if_measured_elsewhere(profile: CpuProfile, path: Path) -> None:
     """One warning line per difference between where the profile was measured and this machine and runtime."""
-    for difference in differences(profile, ProfileMachine.here(), runtime_version(profile.backend), profile.threads):
+    for difference in differences_here(profile):
         print(f"warning: {path}: {difference}; its predictions are for that machine", file=sys.stderr)
 
 
 def require_measured_here(profile: CpuProfile, path: Path, use: str) -> None:
     """Refuse a profile measured on another machine, runtime version or thread count where ``use`` (words for a
     message) times networks here and compares them with its predictions."""
-    found = differences(profile, ProfileMachine.here(), runtime_version(profile.backend), profile.threads)
+    found = differences_here(profile)
     if found:
         raise ProfileError(
             f"{path}: {found[0]}; {use} compares its predictions with timings on this machine, so it needs a "

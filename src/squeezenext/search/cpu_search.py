@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from squeezenext.accel.cpu_latency import CpuProfile, ProfileMachine, differences
+from squeezenext.accel.cpu_latency import CpuProfile
 from squeezenext.accel.hardware import DEFAULT_HARDWARE, resolve_hardware
 from squeezenext.accel.study import VARIANTS
-from squeezenext.deploy.backends import runtime_version
 from squeezenext.deploy.calibrate import CalibrationRequest, TimedFile, fastest_ms, probe_network, time_files
+from squeezenext.deploy.cpu_profiles import differences_here
 from squeezenext.peers import PEERS
 from squeezenext.search.evaluate import evaluate_networks
 from squeezenext.search.latency import export_for_latency
@@ -108,7 +108,7 @@ def remeasure(result: SearchResult, profile: CpuProfile) -> list[dict[str, Any]]
         predicted[label] = profile.predict(source.spec, size).total_ms if source.spec is not None else None
     request = CalibrationRequest(backend=profile.backend, threads=profile.threads, rounds=REMEASURE_ROUNDS)
     probe = probe_network(profile)
-    same_machine = not differences(profile, ProfileMachine.here(), runtime_version(profile.backend), profile.threads)
+    same_machine = not differences_here(profile)
     reference = profile.state_probe["best_ms"] if probe is not None and same_machine else math.inf
     with tempfile.TemporaryDirectory(prefix="squeezenext-cpu-search-") as work:
 
