@@ -23,7 +23,7 @@ from squeezenext.argtypes import positive_float, positive_int
 from squeezenext.cli import OneLineParser, run_script
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
-from squeezenext.train.engine import train_to_completion
+from squeezenext.train.launch import train_to_completion
 from squeezenext.train.recipes import PAPER_BASE_LR, SHORT_INPUT_SIZE, short_fashion_mnist
 from squeezenext.train.rundir import claimed_run_folder
 

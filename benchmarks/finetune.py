@@ -30,7 +30,7 @@ from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
 from squeezenext.tables import format_table
 from squeezenext.train.config import TrainConfig, load_config
-from squeezenext.train.engine import train_to_completion
+from squeezenext.train.launch import train_to_completion
 from squeezenext.train.rundir import claimed_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]

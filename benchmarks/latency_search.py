@@ -30,7 +30,7 @@ from squeezenext.search.objectives import Constraint
 from squeezenext.search.request import SearchRequest
 from squeezenext.sources import load_workload
 from squeezenext.specfile import write_spec_file
-from squeezenext.train.engine import train_to_completion
+from squeezenext.train.launch import train_to_completion
 from squeezenext.train.recipes import short_fashion_mnist
 from squeezenext.train.rundir import claimed_run_folder
 

@@ -22,7 +22,7 @@ from squeezenext.cli import OneLineParser, run_script
 from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import check_writable, write_json
 from squeezenext.machine import machine_summary
-from squeezenext.train.engine import train_to_completion
+from squeezenext.train.launch import train_to_completion
 from squeezenext.train.recipes import short_fashion_mnist
 from squeezenext.train.rundir import claimed_run_folder
 

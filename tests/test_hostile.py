@@ -648,6 +648,16 @@ CLI_CASES = [
     # damaged models and images in predict
     CliCase("predict-edited-metadata", lambda f, o: ["predict", str(f.image), "--model", str(f.root / "edited.onnx")], r"damaged"),
     CliCase("predict-decompression-bomb", lambda f, o: ["predict", str(f.bomb), "--model", str(f.root / "good.onnx")], r"bomb\.png"),
+    # issue 23: data-parallel processes, Nesterov, flip test-time augmentation
+    CliCase("train-cpu-processes-0", lambda f, o: ["train", *FAST_TRAIN, "--cpu-processes", "0", "--out", str(o / "r")], r"cpu_processes must be >= 1, got 0"),
+    CliCase("train-cpu-processes-text", lambda f, o: ["train", *FAST_TRAIN, "--cpu-processes", "two", "--out", str(o / "r")], r"--cpu-processes takes an integer, got 'two'"),
+    CliCase("train-cpu-processes-huge", lambda f, o: ["train", *FAST_TRAIN, "--cpu-processes", "100000", "--batch-size", "100000", "--device", "cpu", "--out", str(o / "r")], r"cpu_processes 100000 is more than the \d+ CPUs of this machine"),
+    CliCase("train-cpu-processes-uneven-batch", lambda f, o: ["train", *FAST_TRAIN, "--cpu-processes", "3", "--out", str(o / "r")], r"batch_size 8 is not divisible by cpu_processes 3"),
+    CliCase("train-cpu-processes-unknown-model", lambda f, o: ["train", *FAST_TRAIN, "--cpu-processes", "2", "--device", "cpu", "--model", "sqnxt23_v5", "--out", str(o / "r")], r"Did you mean"),
+    CliCase("train-nesterov-without-momentum", lambda f, o: ["train", *FAST_TRAIN, "--nesterov", "true", "--momentum", "0", "--out", str(o / "r")], r"nesterov needs a momentum > 0"),
+    CliCase("train-nesterov-text", lambda f, o: ["train", *FAST_TRAIN, "--nesterov", "maybe", "--out", str(o / "r")], r"--nesterov takes true or false, got 'maybe'"),
+    CliCase("train-test-flip-number", lambda f, o: ["train", *FAST_TRAIN, "--test-flip", "2", "--out", str(o / "r")], r"--test-flip takes true or false, got '2'"),
+    CliCase("eval-test-flip-value", lambda f, o: ["eval", str(f.trained), "--test-flip=yes"], r"--test-flip"),
 ]  # fmt: skip
 
 

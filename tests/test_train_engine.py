@@ -36,6 +36,11 @@ def test_overfits_a_tiny_batch(tmp_path: Path) -> None:
     assert steps[-1][1] == len(labels)  # all four images classified right
 
 
+def test_nesterov_reaches_the_optimizer(tmp_path: Path) -> None:
+    assert Trainer(_config(tmp_path, nesterov=True)).optimizer.defaults["nesterov"] is True
+    assert Trainer(_config(tmp_path)).optimizer.defaults["nesterov"] is False
+
+
 def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
     config = _config(tmp_path, base_lr=1e12, checkpoint_every=1, fake_images=64, epochs=4)
     trainer = Trainer(config)
@@ -125,6 +130,34 @@ def test_evaluate_counts_top1_and_top5_by_hand() -> None:
     metrics = evaluate(torch.nn.Identity(), loader, torch.device("cpu"), TrainConfig())  # type: ignore[arg-type]
     assert metrics["top1"] == 25.0 and metrics["top5"] == 75.0 and metrics["images"] == 4
     assert metrics["loss"] == pytest.approx(float(torch.nn.functional.cross_entropy(logits, labels)))
+
+
+class _FirstRow(torch.nn.Module):
+    """Logits = the first row of the first channel plus a fixed bias: a mirror image (flip of the last axis)
+    reverses the row, not the bias."""
+
+    bias = torch.tensor([0.0, 0.5, 0.0, 2.5])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, 0, 0, :] + self.bias
+
+
+def test_test_flip_averages_the_probabilities_of_an_image_and_its_mirror_image() -> None:
+    """With ``test_flip``, each image's prediction is the mean of its and its mirror image's class probabilities;
+    the loss is that mean's cross-entropy. Here the mirror image moves image 0 from right to wrong; image 1 is its
+    own mirror image."""
+    rows = torch.tensor([[3.0, 0, 1, 0], [0.0, 5, 5, 0]])
+    labels = torch.tensor([0, 1])
+    images = rows[:, None, None, :]
+    loader = [(images, labels, 0)]
+    plain = evaluate(_FirstRow(), loader, torch.device("cpu"), TrainConfig())  # type: ignore[arg-type]
+    flipped = evaluate(_FirstRow(), loader, torch.device("cpu"), TrainConfig(test_flip=True))  # type: ignore[arg-type]
+    mean = ((rows + _FirstRow.bias).softmax(dim=1) + (rows.flip(1) + _FirstRow.bias).softmax(dim=1)) / 2
+    assert plain["top1"] == 100.0
+    assert mean.argmax(dim=1).tolist() == [3, 1]
+    assert flipped["top1"] == 50.0
+    assert flipped["loss"] == pytest.approx(float(torch.nn.functional.nll_loss(mean.log(), labels)))
+    assert flipped["loss"] != pytest.approx(plain["loss"])
 
 
 def test_progress_in_a_log_file_is_one_line_per_logged_window(

@@ -176,7 +176,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(args.func(args))
     except ValueError as error:  # SqueezeNextError, and value errors of the libraries underneath
-        return _fail(str(error))
+        return _fail(str(error), getattr(error, "exit_status", 2))
     except OSError as error:
         return _fail(describe_os_error(error, error.filename or "a file", "using"))
     except ModuleNotFoundError as error:  # an optional dependency of this command (pyproject.toml's extras)
@@ -211,10 +211,11 @@ def run_script(script_main: Callable[[], object]) -> NoReturn:
     sys.exit(status)
 
 
-def _fail(message: str) -> int:
-    """Print one error line (newlines in the message folded) and return the usage-error status."""
+def _fail(message: str, status: int = 2) -> int:
+    """Print one error line (newlines in the message folded) and return ``status`` (the usage-error status, or
+    the status of a signal that stopped the work)."""
     print(f"squeezenext: error: {' '.join(message.split())}", file=sys.stderr)
-    return 2
+    return status
 
 
 if __name__ == "__main__":

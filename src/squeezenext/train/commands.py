@@ -17,7 +17,7 @@ from squeezenext.train.rundir import claimed_run_folder
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from squeezenext.train.engine import Trainer
+    from squeezenext.train.launch import run_training
 
     config = load_config(args.config, parse_overrides(args.extra))
     main_rank = int(os.environ.get("RANK", "0")) == 0  # under torchrun, rank 0 owns the output folder
@@ -27,11 +27,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         else contextlib.nullcontext()
     )
     with claim:
-        trainer = Trainer(config)
-        results = trainer.fit(resume=args.resume)
+        results = run_training(config, resume=args.resume)
     if results["status"] == "interrupted":
         return SIGNAL_EXIT_BASE + int(results["signal"])  # the checkpoint is written; a scheduler sees the stop
-    if trainer.place.main and results["status"] == "done":
+    if main_rank and results["status"] == "done":
         test = results["test"]
         print(
             f"{config.model}: test top-1 {test['top1']:.2f}%, top-5 {test['top5']:.2f}%, loss {test['loss']:.4f} "
@@ -71,6 +70,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         changes["data"] = args.data
     if args.data_root:
         changes["data_root"] = args.data_root
+    if args.test_flip is not None:
+        changes["test_flip"] = args.test_flip
     config = dataclasses.replace(config, **changes)
     place = setup_distributed(dataclasses.replace(config, device=args.device))
     data = build_data(config)
@@ -85,10 +86,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     loader = DataLoader(data.test, batch_size=args.batch_size, num_workers=config.workers, collate_fn=collate)
     metrics = evaluate(model, loader, place.device, config)
     if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "data": config.data, **metrics}, indent=2))
+        report = {"checkpoint": str(args.checkpoint), "data": config.data, "test_flip": config.test_flip, **metrics}
+        print(json.dumps(report, indent=2))
     else:
+        views = ", each averaged with its mirror image" if config.test_flip else ""
         print(
-            f"{args.checkpoint} on {config.data} (test split, {metrics['images']} images): "
+            f"{args.checkpoint} on {config.data} (test split, {metrics['images']} images{views}): "
             f"top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%, loss {metrics['loss']:.4f}"
         )
     return 0
@@ -119,6 +122,11 @@ def add_train_parsers(commands: Any) -> None:
     )
     evaluation.add_argument("--data-root", help="where fashion-mnist is unpacked (default: the data cache, see train)")
     evaluation.add_argument("--batch-size", type=positive_int, default=256)
+    evaluation.add_argument(
+        "--test-flip",
+        action=argparse.BooleanOptionalAction,
+        help="average each image's prediction with its mirror image's (default: as the run was trained with)",
+    )
     evaluation.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     evaluation.add_argument("--json", action="store_true")
     evaluation.set_defaults(func=cmd_eval)

@@ -63,6 +63,7 @@ class TrainConfig:
     warmup_start_lr: float = 0.1
     lr_power: float = 2.0
     momentum: float = 0.9
+    nesterov: bool = False
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
     freeze_bn: bool = False
@@ -74,6 +75,7 @@ class TrainConfig:
     amp: Literal["none", "auto", "bf16", "fp16"] = "none"
     channels_last: bool = False
     compile: bool = False
+    cpu_processes: int = 1
     deterministic: bool = False
     seed: int = 0
     workers: int = 0
@@ -83,13 +85,23 @@ class TrainConfig:
     checkpoint_every: int = 0
     log_every: int = 20
     eval_every: int = 1
+    test_flip: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:
         validate(self)
 
 
-_POSITIVE = ("input_size", "epochs", "batch_size", "base_batch", "log_every", "fake_images", "fake_classes")
+_POSITIVE = (
+    "input_size",
+    "epochs",
+    "batch_size",
+    "base_batch",
+    "log_every",
+    "fake_images",
+    "fake_classes",
+    "cpu_processes",
+)
 _NON_NEGATIVE = (
     "warmup_iters",
     "train_subset",
@@ -128,6 +140,7 @@ FIELD_HELP = {
     "warmup_start_lr": "learning rate at the start of the warm-up, at base_batch",
     "lr_power": "polynomial decay power: lr = base (1 - step / steps)^power",
     "momentum": "SGD momentum in [0, 1)",
+    "nesterov": "Nesterov momentum (Sutskever et al. 2013) instead of the paper's classical momentum",
     "weight_decay": "L2 weight decay on every parameter (as Caffe's solver)",
     "label_smoothing": "cross-entropy label smoothing in [0, 1)",
     "freeze_bn": "keep BatchNorm statistics fixed while training",
@@ -139,6 +152,8 @@ FIELD_HELP = {
     "amp": "mixed precision: none, auto (bf16 where native, else none), bf16 (CPU or GPU) or fp16 (GPU)",
     "channels_last": "channels-last memory format",
     "compile": "torch.compile the model",
+    "cpu_processes": "data-parallel processes on this machine's CPU, each with an equal share of its cores and "
+    "of the global batch (gloo, as torchrun); not used on a GPU or under torchrun",
     "deterministic": "deterministic algorithms (same machine, same numbers)",
     "seed": "seed of initialization, shuffling and augmentation",
     "workers": "data-loader worker processes",
@@ -147,6 +162,8 @@ FIELD_HELP = {
     "checkpoint_every": "also write checkpoints/last.pt every N steps (0: only at epoch ends)",
     "log_every": "log training metrics every N steps",
     "eval_every": "evaluate on the test set every N epochs (0: only at the end)",
+    "test_flip": "evaluate each test image and its left-right mirror image and average the two predictions "
+    "(test-time augmentation; pairs with augment: flip or crop-flip)",
     "progress": "show a progress bar",
 }
 """One line of help per configuration key (``squeezenext train --help``)."""
@@ -186,6 +203,12 @@ def validate(config: TrainConfig) -> None:
         raise TrainConfigError("base_lr must be > 0 and warmup_start_lr >= 0")
     if not 0 <= config.momentum < 1:
         raise TrainConfigError(f"momentum must be in [0, 1) (the paper uses 0.9), got {config.momentum}")
+    if config.nesterov and config.momentum == 0:
+        raise TrainConfigError("nesterov needs a momentum > 0")
+    if config.batch_size % config.cpu_processes:
+        raise TrainConfigError(
+            f"batch_size {config.batch_size} is not divisible by cpu_processes {config.cpu_processes}"
+        )
     if not 0 <= config.label_smoothing < 1:
         raise TrainConfigError(f"label_smoothing must be in [0, 1), got {config.label_smoothing}")
     if not 0 <= config.freeze_stages <= STAGES:

@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from squeezenext.checkpoint import load_checkpoint, save_checkpoint
-from squeezenext.errors import SIGNAL_EXIT_BASE, CheckpointError, SqueezeNextError
+from squeezenext.errors import CheckpointError, SqueezeNextError
 from squeezenext.fileio import write_json
 from squeezenext.machine import native_bf16
 from squeezenext.model import SqueezeNext
@@ -51,17 +51,9 @@ RESUME_COMPATIBLE_KEYS = (
     "device",
     "compile",
     "eval_every",
+    "test_flip",
 )
 """Keys that may change between a run and its resumption; every other key must match."""
-
-
-class TrainingStoppedError(SqueezeNextError):
-    """A run that a signal stopped before its end (its checkpoint is kept); ``exit_status`` is the status a
-    shell reports for that signal."""
-
-    def __init__(self, message: str, signal_number: int) -> None:
-        super().__init__(message)
-        self.exit_status = SIGNAL_EXIT_BASE + signal_number
 
 
 class TrainingDivergedError(SqueezeNextError):
@@ -187,8 +179,9 @@ def evaluate(
             continue
         images, labels = _to_device(images, labels, device, config)
         with _autocast(config, device):
-            logits = model(images)
-        logits = logits.float()
+            logits = model(images).float()
+            if config.test_flip:
+                logits = _mean_probabilities(logits, model(images.flip(3)).float())
         loss_sum += float(nn.functional.cross_entropy(logits, labels, reduction="sum"))
         top = logits.topk(min(5, logits.shape[1]), dim=1).indices
         hits = top == labels[:, None]
@@ -205,6 +198,13 @@ def evaluate(
         "images": total,
         "unreadable": bad,
     }
+
+
+def _mean_probabilities(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Log of the mean of two views' class probabilities (horizontal-flip test-time augmentation): a valid
+    log-probability, so that cross-entropy on it is the averaged prediction's loss."""
+    views = torch.stack([first.log_softmax(dim=1), second.log_softmax(dim=1)])
+    return torch.logsumexp(views, dim=0) - math.log(2)
 
 
 def _to_device(
@@ -323,6 +323,7 @@ class Trainer:
             parameter_groups(model, config.backbone_lr_scale),
             lr=self.schedule(0),
             momentum=config.momentum,
+            nesterov=config.nesterov,
             weight_decay=config.weight_decay,
         )
         self.amp = resolve_amp(config.amp, self.place.device)
@@ -610,16 +611,3 @@ class Trainer:
         if unreadable:
             print(f"skipped {unreadable} unreadable training images (bad_images: skip)")
         return results
-
-
-def train_to_completion(config: TrainConfig) -> dict[str, Any]:
-    """Train ``config`` to the end and return its outcome (for scripts that use the result); a run stopped by a
-    signal is a :class:`TrainingStoppedError` naming its checkpoint, never an outcome without a test result."""
-    outcome = Trainer(config).fit()
-    if outcome.get("status") == "interrupted":
-        raise TrainingStoppedError(
-            f"training stopped by signal {outcome['signal']} at step {outcome['step']}; its checkpoint is "
-            f"{outcome['checkpoint']} (the script does not resume runs: run it again)",
-            int(outcome["signal"]),
-        )
-    return outcome
