@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import statistics
 import subprocess
@@ -30,10 +29,10 @@ import torch
 
 from squeezenext.argtypes import seed_list
 from squeezenext.cli import OneLineParser, run_script
-from squeezenext.fileio import check_writable, write_json
+from squeezenext.fileio import check_writable, file_sha256, write_json
 from squeezenext.machine import CPU_KIND_PLACEHOLDER, machine_summary, with_cpu_kind
 from squeezenext.train.config import load_config
-from squeezenext.train.engine import train_to_completion
+from squeezenext.train.launch import train_to_completion
 from squeezenext.train.rundir import claimed_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +71,7 @@ def main() -> None:
     check_writable(args.json)
 
     base = load_config(CONFIG)
-    config_sha256 = hashlib.sha256(CONFIG.read_bytes()).hexdigest()
+    config_sha256 = file_sha256(CONFIG)
     machine = {**machine_summary(), "torch": torch.__version__, "threads": torch.get_num_threads()}
     reused = _reusable(args.json, config_sha256, machine) if args.reuse else {}
     reused_runs: dict[int, dict[str, Any]] = reused.get("runs", {})

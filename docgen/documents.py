@@ -29,6 +29,9 @@ REGIONS: dict[Path, Regions] = {
         "finetune-table": training.training_finetune(),
         "gpu-throughput": training.gpu_throughput(),
         "gpu-main-job": training.gpu_main_job(),
+        "train-speed": training.train_speed(),
+        "main-job-trials": training.main_job_trials(),
+        "make-run-time": training.make_run_times(),
     },
     ROOT / "docs" / "cpu_latency.md": lambda: {"cpu-latency-results": cpu_latency.cpu_latency_results()},
     ROOT / "docs" / "deploy.md": lambda: {

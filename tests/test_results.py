@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
+from squeezenext.fileio import file_sha256
 from squeezenext.machine import cpu_kind
+from squeezenext.train.config import load_config
+from squeezenext.train.recipes import EARLIER_MAIN_JOB
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +38,54 @@ def test_each_main_job_summary_is_its_runs_and_named_by_its_cpu_kind(path: Path)
     assert len(top1) >= 3 and job["top1_mean"] == pytest.approx(statistics.fmean(top1))
     assert job["top1_worst"] == min(top1) and job["top1_spread"] == pytest.approx(max(top1) - min(top1))
     assert any(run["seed"] == 0 for run in job["runs"]), "the README quotes the default seed"
+
+
+def _current_main_job(kind: str) -> dict[str, Any] | None:
+    """This kind's committed main job if it ran today's configs/fashion_mnist.yaml."""
+    path = ROOT / "docs" / "results" / f"main_job-{kind}.json"
+    if not path.is_file():
+        return None
+    job = _load(path.name)
+    return job if job["config_sha256"] == file_sha256(ROOT / "configs" / "fashion_mnist.yaml") else None
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "docs" / "results").glob("recipe_trials-*.json")), ids=lambda p: p.stem)
+def test_the_chosen_trial_is_todays_recipe_and_gave_todays_seed_0(path: Path) -> None:
+    """The trial whose changes make today's configuration is the recipe, and the job being deterministic, its
+    mirrored top-1 is the committed main job's seed 0 on the same kind."""
+    found = _load(path.name)
+    current = load_config(ROOT / "configs" / "fashion_mnist.yaml")
+    chosen = [
+        trial for trial in found["trials"]
+        if all(getattr(current, k) == v for k, v in {**EARLIER_MAIN_JOB, "cpu_processes": 2, "test_flip": True,
+                                                     **trial["changes"]}.items())
+    ]  # fmt: skip
+    assert [trial["command"] for trial in chosen] == ["squeezenext train --config configs/fashion_mnist.yaml"]
+    job = _current_main_job(path.stem.removeprefix("recipe_trials-"))
+    if job is not None:
+        seed0 = next(run for run in job["runs"] if run["seed"] == 0)
+        assert chosen[0]["top1_test_flip"] == pytest.approx(seed0["top1"], abs=1e-9)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "docs" / "results").glob("make_run-*.log")), ids=lambda p: p.stem)
+def test_a_timed_make_run_gave_the_committed_seed_0(path: Path) -> None:
+    text = path.read_text()
+    assert "make run: " in text
+    job = _current_main_job(path.stem.removeprefix("make_run-"))
+    assert job is not None, f"{path.name}: no main job of today's configuration on this kind"
+    seed0 = next(run for run in job["runs"] if run["seed"] == 0)
+    assert f"test top-1 {seed0['top1']:.2f}%" in text
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "docs" / "results").glob("train_speed-*.json")), ids=lambda p: p.stem)
+def test_train_speed_ratios_are_its_rates(path: Path) -> None:
+    results = _load(path.name)["results"]
+    if "label" not in results[0]:
+        pytest.skip("a file from before issue 23 (main-job rows only)")
+    before = next(r for r in results if r["label"] == "before issue 23")
+    for row in results:
+        if row["vs_before"] is not None:
+            assert row["vs_before"] == pytest.approx(row["images_per_s"] / before["images_per_s"])
 
 
 def test_fine_tuning_summary_is_its_runs() -> None:
