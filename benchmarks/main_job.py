@@ -9,8 +9,10 @@ tests/test_results.py checks each), with the machine (CPU model and extensions) 
 configuration file.
 
 ``--reuse`` keeps the seeds (and the int8 figures) that the existing JSON already holds for the same
-configuration file (same SHA-256) on the same CPU (model and extensions), and trains only the others: the
-job is deterministic, so a rerun would reproduce them exactly (the slow test checks seed 0).
+configuration file (same SHA-256) on the same CPU (model and extensions), and the finished runs in the output
+folders whose configuration is exactly the one the seed would run (a run that ended before the int8 export
+failed, say), and trains only the others: the job is deterministic, so a rerun would reproduce them exactly (the
+slow test checks seed 0). Minutes are each run's own training time (``train_seconds_this_session``).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ import torch
 
 from squeezenext.argtypes import seed_list
 from squeezenext.cli import OneLineParser, run_script
+from squeezenext.errors import SqueezeNextError
 from squeezenext.fileio import check_writable, file_sha256, write_json
 from squeezenext.machine import CPU_KIND_PLACEHOLDER, machine_summary, with_cpu_kind
-from squeezenext.train.config import load_config
+from squeezenext.train.config import TrainConfig, load_config
 from squeezenext.train.launch import train_to_completion
 from squeezenext.train.rundir import claimed_run_folder
 
@@ -40,12 +43,28 @@ CONFIG = ROOT / "configs" / "fashion_mnist.yaml"
 
 
 def _int8(model: Path) -> dict[str, Any]:
-    """`squeezenext export MODEL --out model.onnx --int8 --json`, as a user runs it."""
+    """`squeezenext export MODEL --out model.onnx --int8 --json --overwrite`, as a user runs it (the ONNX files are
+    this script's own, beside the checkpoint)."""
     command = [sys.executable, "-m", "squeezenext.cli", "export", str(model), "--out", str(model.with_suffix(".onnx"))]
     started = time.perf_counter()
-    done = subprocess.run([*command, "--int8", "--json"], capture_output=True, text=True, check=True)
+    done = subprocess.run([*command, "--int8", "--json", "--overwrite"], capture_output=True, text=True)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        raise SqueezeNextError(f"the int8 export of {model} failed: {last[0]}")
     report: dict[str, Any] = json.loads(done.stdout)
     return {**report["accuracy"], "seconds": time.perf_counter() - started}
+
+
+def _finished_run(config: TrainConfig) -> dict[str, Any] | None:
+    """The results of a finished run of exactly ``config`` in its output folder (its config.yaml and
+    results.json), or None."""
+    out = Path(config.out)
+    if not (out / "results.json").is_file() or not (out / "config.yaml").is_file():
+        return None
+    if load_config(out / "config.yaml") != config:
+        return None
+    results: dict[str, Any] = json.loads((out / "results.json").read_text())
+    return results
 
 
 def _reusable(path: Path, config_sha256: str, machine: dict[str, Any]) -> dict[str, Any]:
@@ -82,11 +101,13 @@ def main() -> None:
             print(f"seed {seed}: reused from {args.json} (same configuration and CPU)", flush=True)
             continue
         config = dataclasses.replace(base, seed=seed, out=str(args.out / f"seed{seed}"), progress=False)
-        started = time.perf_counter()
-        with claimed_run_folder(Path(config.out), resume=None, overwrite=True):
-            outcome = train_to_completion(config)
-        seconds = time.perf_counter() - started
-        test = outcome["test"]
+        outcome = _finished_run(config) if args.reuse else None
+        if outcome is not None:
+            print(f"seed {seed}: reused the finished run in {config.out} (same configuration)", flush=True)
+        else:
+            with claimed_run_folder(Path(config.out), resume=None, overwrite=True):
+                outcome = train_to_completion(config)
+        test, seconds = outcome["test"], outcome["train_seconds_this_session"]
         runs.append(
             {"seed": seed, "top1": test["top1"], "top5": test["top5"], "loss": test["loss"], "seconds": seconds}
         )
