@@ -11,6 +11,7 @@ from typing import Any
 from docgen.committed import RESULTS, ROOT, machine_cpu, machine_kind, per_kind, read, relative, result
 from squeezenext.fileio import file_sha256, read_jsonl
 from squeezenext.tables import markdown_table
+from squeezenext.train.recipes import EARLIER_MAIN_JOB
 
 DEFAULT_SEED = 0
 
@@ -31,7 +32,6 @@ MAIN_JOB = "main_job-*.json"
 
 
 MAIN_JOB_CONFIG = ROOT / "configs" / "fashion_mnist.yaml"
-EARLIER_RECIPE = "batch 64, one process, 5 epochs, no flips: the recipe before issue 23"
 
 
 def main_jobs() -> list[tuple[Path, dict[str, Any]]]:
@@ -60,7 +60,7 @@ def readme_main_job() -> str:
                 f"**{run['top1']:.2f}%**",
                 f"{run['seconds'] / 60:.1f}",
                 f"{job['top1_mean']:.2f}% (worst {job['top1_worst']:.2f}%, seeds {seeds})",
-                "current" if runs_current_config(job) else f"earlier ({EARLIER_RECIPE})",
+                "current" if runs_current_config(job) else f"earlier (before issue 23: {_changes(EARLIER_MAIN_JOB)})",
                 f"`{relative(path)}`",
             ]
         )
@@ -273,7 +273,9 @@ RECIPE_TRIALS = "recipe_trials-*.json"
 
 
 def _changes(changes: dict[str, Any]) -> str:
-    return ", ".join(f"{key} {value}" for key, value in changes.items()) or "none (the earlier recipe)"
+    """``key value, ...`` as a configuration file writes them (``true``, not ``True``)."""
+    written = (f"{key} {str(value).lower() if isinstance(value, bool) else value}" for key, value in changes.items())
+    return ", ".join(written) or "none (the earlier recipe)"
 
 
 def main_job_trials() -> str:

@@ -97,7 +97,8 @@ def _started(process: subprocess.Popen[str], log: Path) -> None:
     raise AssertionError("no training step within 300 s")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.extended)])
+@pytest.mark.extended
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_to_the_command_stops_every_process_with_a_checkpoint_then_resume_finishes(
     tmp_path: Path, signum: int
 ) -> None:
@@ -120,6 +121,7 @@ def test_a_signal_to_the_command_stops_every_process_with_a_checkpoint_then_resu
     assert (out / "model.pt").is_file()
 
 
+@pytest.mark.extended
 def test_a_killed_process_ends_the_run_with_one_line(tmp_path: Path) -> None:
     """A process killed from outside (as by the kernel's out-of-memory killer): the other is stopped, the
     command names what happened, exit 2, no traceback."""

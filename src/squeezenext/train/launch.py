@@ -1,9 +1,9 @@
 """Start a training run: in this process, or as ``cpu_processes`` data-parallel processes on this machine's CPU.
 
-On a CPU, one process with two threads keeps both cores far less busy than two processes with one thread each:
-the main job's layers are small (28x28 input), so a step is many short operators whose threads wait for each
-other. Two single-thread processes, each on half the global batch with gradients averaged (gloo, as under
-torchrun), trained the main job 1.7x faster than one two-thread process (docs/training.md, "Speed").
+On a CPU, when a step is many short operators (small layers, small batches), the threads of one process wait for
+each other; single-thread processes, each on its share of the global batch with gradients averaged (gloo, as
+under torchrun), do not. ``python benchmarks/train_speed.py`` measures both ways on the machine at hand
+(docs/training.md, "Speed").
 
 The processes meet through a file store in a private temporary folder (no network port). Rank 0 owns the
 output folder, logs and writes checkpoints, exactly as under torchrun. A library error in any process ends the
