@@ -17,7 +17,7 @@ from squeezenext.accel.commands import add_simulate_parser, add_study_parser
 from squeezenext.argtypes import positive_int
 from squeezenext.deploy.commands import add_deploy_parsers
 from squeezenext.errors import SIGNAL_EXIT_BASE, SqueezeNextError, missing_extra
-from squeezenext.fileio import describe_os_error, settle_created_folders
+from squeezenext.fileio import error_line, settle_created_folders
 from squeezenext.paper import PAPER_INPUT_SIZE
 from squeezenext.plan import FLAVORS, STEM_KINDS
 from squeezenext.registry import get_spec, list_models
@@ -175,10 +175,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args.extra = extra
     try:
         return int(args.func(args))
-    except ValueError as error:  # SqueezeNextError, and value errors of the libraries underneath
-        return _fail(str(error), getattr(error, "exit_status", 2))
-    except OSError as error:
-        return _fail(describe_os_error(error, error.filename or "a file", "using"))
+    except (ValueError, OSError) as error:  # SqueezeNextError, value errors of the libraries underneath, files
+        return _fail(error_line(error), getattr(error, "exit_status", 2))
     except ModuleNotFoundError as error:  # an optional dependency of this command (pyproject.toml's extras)
         missing = missing_extra(error, f"squeezenext {args.command}")
         if missing is None:

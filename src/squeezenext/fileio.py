@@ -46,6 +46,14 @@ def describe_os_error(error: OSError, path: str | Path, doing: str = "writing") 
     return f"{doing} {path} failed: {error.strerror or error}"
 
 
+def error_line(error: ValueError | OSError) -> str:
+    """The one line a user sees for a library error: a value error's message (SqueezeNextError is one), or what
+    went wrong with a file."""
+    if isinstance(error, OSError):
+        return describe_os_error(error, error.filename or "a file", "using")
+    return " ".join(str(error).split())
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` in one rename, else it is removed.

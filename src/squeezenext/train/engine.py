@@ -73,9 +73,14 @@ class ProcessPlace:
         return self.rank == 0
 
 
+def wants_cuda(config: TrainConfig) -> bool:
+    """Whether the run goes to a GPU: ``device: cuda``, or ``auto`` with one visible."""
+    return config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+
+
 def setup_distributed(config: TrainConfig) -> ProcessPlace:
     """Join the torchrun process group when WORLD_SIZE > 1 (NCCL on GPUs, gloo on CPUs)."""
-    use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+    use_cuda = wants_cuda(config)
     if config.device == "cuda" and not torch.cuda.is_available():
         raise TrainConfigError("device: cuda was asked for but no GPU is visible; use device: cpu or auto")
     world = int(os.environ.get("WORLD_SIZE", "1"))

@@ -32,7 +32,7 @@ from types import FrameType
 from typing import Any
 
 from squeezenext.errors import SIGNAL_EXIT_BASE, SqueezeNextError
-from squeezenext.fileio import atomic_write_text, describe_os_error
+from squeezenext.fileio import atomic_write_text, error_line
 from squeezenext.machine import default_threads
 from squeezenext.train.config import TrainConfig, TrainConfigError
 
@@ -73,13 +73,11 @@ class _Report:
 def spawns_processes(config: TrainConfig) -> bool:
     """Whether :func:`run_training` starts ``config.cpu_processes`` processes: more than one asked for, the run
     is on the CPU, and it is not already one process of a distributed run (torchrun)."""
-    if config.cpu_processes == 1 or DISTRIBUTED_ENV in os.environ or config.device == "cuda":
+    if config.cpu_processes == 1 or DISTRIBUTED_ENV in os.environ:
         return False
-    if config.device == "auto":
-        import torch
+    from squeezenext.train.engine import wants_cuda
 
-        return not torch.cuda.is_available()
-    return True
+    return not wants_cuda(config)
 
 
 def run_training(config: TrainConfig, resume: str | None = None) -> dict[str, Any]:
@@ -218,10 +216,8 @@ def _worker(rank: int, config: TrainConfig, resume: str | None, folder: str) -> 
         report = _Report(rank, outcome=outcome if rank == 0 else None)
     except KeyboardInterrupt:
         report = _Report(rank, interrupted=True)
-    except OSError as error:
-        report = _Report(rank, error=describe_os_error(error, error.filename or "a file", "using"))
-    except ValueError as error:  # SqueezeNextError, and value errors of the libraries underneath
-        report = _Report(rank, error=" ".join(str(error).split()))
+    except (ValueError, OSError) as error:  # SqueezeNextError, value errors of the libraries, files
+        report = _Report(rank, error=error_line(error))
     except Exception:  # reported to the parent, which decides what the user sees
         report = _Report(rank, bug=traceback.format_exc())
     atomic_write_text(_report_path(folder, rank), json.dumps(dataclasses.asdict(report)))
